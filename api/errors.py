@@ -1,0 +1,42 @@
+"""One JSON error shape: DRF's field errors as they are, `{"detail": …}` for everything else, and
+never an HTML page or a bare 500 under /api/."""
+
+import logging
+
+from django.db import DatabaseError
+from django.http import JsonResponse
+from rest_framework import status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+logger = logging.getLogger(__name__)
+
+
+def exception_handler(exc, context):
+    response = drf_exception_handler(exc, context)
+    if response is not None:
+        return response
+    if isinstance(exc, DatabaseError):
+        # A database that cannot answer is a temporary condition for the client, not a bug.
+        logger.exception("database error in %s", context.get("view"))
+        return Response(
+            {"detail": "The database is unavailable; retry later."},
+            status=status.HTTP_503_SERVICE_UNAVAILABLE,
+        )
+    return None
+
+
+def json_404(request, exception=None):
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": "Not found."}, status=404)
+    from django.views.defaults import page_not_found
+
+    return page_not_found(request, exception)
+
+
+def json_500(request):
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": "Internal server error."}, status=500)
+    from django.views.defaults import server_error
+
+    return server_error(request)

@@ -1,0 +1,6 @@
+from .campaigns import Campaign, OutcomeCode
+from .floors import Floor
+from .leads import Attempt, Lead, Lease
+from .people import Agent, DiallerIntegration
+
+__all__ = ["Agent", "Attempt", "Campaign", "DiallerIntegration", "Floor", "Lead", "Lease", "OutcomeCode"]

