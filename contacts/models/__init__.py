@@ -1,5 +1,15 @@
 from .advertisers import Advertiser
 from .audit import AuditEntry
+from .compliance import ConsentRecord, RegisterEntry, RegisterImport, Suppression
 from .prospects import PhoneNumber, Prospect
 
-__all__ = ["Advertiser", "AuditEntry", "PhoneNumber", "Prospect"]
+__all__ = [
+    "Advertiser",
+    "AuditEntry",
+    "ConsentRecord",
+    "PhoneNumber",
+    "Prospect",
+    "RegisterEntry",
+    "RegisterImport",
+    "Suppression",
+]

@@ -1,0 +1,145 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class Suppression(models.Model):
+    """A number that must not be called: the internal do-not-call list.
+
+    Written at once by objections (GDPR art. 21) and do-not-call outcomes; wins over every campaign.
+    `number_hash` (peppered SHA-256 of the E.164) is always set; `e164` is blank once the person is
+    erased, so only the hash honours the objection (CNIL: keep objections ≥ 3 years, as a hash).
+    """
+
+    class Scope(models.TextChoices):
+        GLOBAL = "global"
+        ADVERTISER = "advertiser"
+
+    class Reason(models.TextChoices):
+        OBJECTION = "objection"
+        DO_NOT_CALL = "do_not_call"
+        WRONG_NUMBER = "wrong_number"
+        MANUAL = "manual"
+        ERASURE = "erasure"
+        COMPLAINT = "complaint"
+
+    scope = models.CharField(max_length=20, choices=Scope.choices, default=Scope.GLOBAL)
+    advertiser = models.ForeignKey("contacts.Advertiser", null=True, blank=True, on_delete=models.CASCADE)
+    e164 = models.CharField(max_length=16, blank=True, db_index=True)
+    number_hash = models.CharField(max_length=64, db_index=True)
+    reason = models.CharField(max_length=20, choices=Reason.choices)
+    source = models.CharField(max_length=100, blank=True, help_text="agent call, API, upload, admin…")
+    note = models.CharField(max_length=500, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(db_index=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(scope="global", advertiser__isnull=True)
+                | Q(scope="advertiser", advertiser__isnull=False),
+                name="suppression_scope_matches_advertiser",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.e164 or self.number_hash[:12] + '…'} ({self.reason})"
+
+
+class RegisterImport(models.Model):
+    """One snapshot of a national do-not-call register. Exactly one import per register is current;
+    a new import replaces it atomically. Its age decides whether the register is stale."""
+
+    class Register(models.TextChoices):
+        BLOCTEL = "bloctel", "Bloctel (FR)"
+        DNCM = "dncm", "Ne m'appelez plus (BE)"
+        RPO = "rpo", "Registro Pubblico delle Opposizioni (IT)"
+        TPS = "tps", "Telephone Preference Service (UK)"
+        ROBINSON = "robinson", "Lista Robinson (ES)"
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        RUNNING = "running"
+        DONE = "done"
+        FAILED = "failed"
+
+    register = models.CharField(max_length=20, choices=Register.choices)
+    file_name = models.CharField(max_length=255, blank=True)
+    file_date = models.DateField(help_text="Date the register operator produced the file")
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
+    is_current = models.BooleanField(default=False)
+    lines_total = models.PositiveBigIntegerField(default=0)
+    entries_count = models.PositiveBigIntegerField(default=0)
+    rejected_count = models.PositiveBigIntegerField(default=0)
+    error = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["register"], condition=Q(is_current=True), name="one_current_import_per_register"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.register} {self.file_date}"
+
+
+class RegisterEntry(models.Model):
+    """A number listed in a register snapshot. `number_key` is the E.164, or for registers consulted
+    by hash (Lista Robinson) the register's own hash of it."""
+
+    register_import = models.ForeignKey(RegisterImport, on_delete=models.CASCADE, related_name="entries")
+    register = models.CharField(max_length=20, choices=RegisterImport.Register.choices)
+    number_key = models.CharField(max_length=64)
+    registered_at = models.DateField(null=True, blank=True, help_text="BE: a later consent overrides it")
+
+    class Meta:
+        indexes = [models.Index(fields=["register", "number_key"], name="register_entry_lookup_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.register}:{self.number_key}"
+
+
+class ConsentRecord(models.Model):
+    """Proof of a legal basis to call (or record) a person, given to one advertiser."""
+
+    class Purpose(models.TextChoices):
+        TELEMARKETING = "telemarketing"
+        RECORDING = "recording"
+
+    class Basis(models.TextChoices):
+        CONSENT = "consent"
+        CONTRACT = "contract", "Ongoing contract"
+
+    prospect = models.ForeignKey("contacts.Prospect", on_delete=models.CASCADE, related_name="consents")
+    advertiser = models.ForeignKey("contacts.Advertiser", on_delete=models.PROTECT, related_name="consents")
+    purpose = models.CharField(max_length=20, choices=Purpose.choices, default=Purpose.TELEMARKETING)
+    basis = models.CharField(max_length=20, choices=Basis.choices, default=Basis.CONSENT)
+    contract_ref = models.CharField(max_length=100, blank=True)
+    given_at = models.DateTimeField()
+    channel = models.CharField(max_length=50, blank=True, help_text="web form, phone, paper, event…")
+    # text_version, form, source, ip…: whatever proves the consent was informed and specific.
+    evidence = models.JSONField(default=dict, blank=True)
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
+    # DE §7a UWG: keep proof 5 years from the grant and again from each use.
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    # ES: consent to commercial calls must be renewed every 2 years.
+    valid_until = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-given_at"]
+        indexes = [models.Index(fields=["prospect", "advertiser", "purpose"], name="consent_lookup_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.basis} {self.purpose} of prospect #{self.prospect_id} for {self.advertiser_id}"
