@@ -3,12 +3,13 @@ from rest_framework.routers import DefaultRouter
 
 from api.accounts import urls as accounts
 from api.campaigns import urls as campaigns
+from api.compliance import urls as compliance
 from api.contacts import urls as contacts
 from api.diallers import urls as diallers
 from api.recordings import urls as recordings
 from api.rules import urls as rules
 
-AREAS = (accounts, contacts, rules, campaigns, diallers, recordings)
+AREAS = (accounts, contacts, compliance, rules, campaigns, diallers, recordings)
 
 router = DefaultRouter()
 for area in AREAS:

@@ -2,5 +2,16 @@ from .campaigns import Campaign, OutcomeCode
 from .floors import Floor
 from .leads import Attempt, Lead, Lease
 from .people import Agent, DiallerIntegration
+from .recordings import RecordingNotice
 
-__all__ = ["Agent", "Attempt", "Campaign", "DiallerIntegration", "Floor", "Lead", "Lease", "OutcomeCode"]
+__all__ = [
+    "Agent",
+    "Attempt",
+    "Campaign",
+    "DiallerIntegration",
+    "Floor",
+    "Lead",
+    "Lease",
+    "OutcomeCode",
+    "RecordingNotice",
+]

@@ -1,0 +1,1 @@
+"""Tasks of this capability (see the package docstring)."""
