@@ -50,6 +50,41 @@ class Suppression(models.Model):
         return f"{self.e164 or self.number_hash[:12] + '…'} ({self.reason})"
 
 
+class SuppressionChange(models.Model):
+    """Append-only feed of suppression changes for diallers that cache numbers on their side.
+
+    A lift or an expiry does not create a Suppression row (it sets `expires_at`), so a cursor on
+    Suppression ids would miss it: every add and every removal is written here instead, and a
+    dialler reads `id > cursor` in order. `kind` tells an addition from a removal.
+    """
+
+    class Kind(models.TextChoices):
+        ADDED = "added"
+        REMOVED = "removed"
+
+    suppression = models.ForeignKey(Suppression, on_delete=models.CASCADE, related_name="changes")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    e164 = models.CharField(max_length=16, blank=True)
+    number_hash = models.CharField(max_length=64)
+    advertiser = models.ForeignKey("contacts.Advertiser", null=True, blank=True, on_delete=models.CASCADE)
+    # For an addition: when it lapses on its own, so a cache can drop it without waiting for the
+    # expiry sweep to write the removal.
+    expires_at = models.DateTimeField(null=True, blank=True)
+    at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            # One removal per suppression: the expiry sweep and a lift may race.
+            models.UniqueConstraint(
+                fields=["suppression"], condition=Q(kind="removed"), name="one_removal_per_suppression"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.e164 or self.number_hash[:12]}"
+
+
 class RegisterImport(models.Model):
     """One snapshot of a national do-not-call register. Exactly one import per register is current;
     a new import replaces it atomically. Its age decides whether the register is stale."""
@@ -76,6 +111,8 @@ class RegisterImport(models.Model):
     entries_count = models.PositiveBigIntegerField(default=0)
     rejected_count = models.PositiveBigIntegerField(default=0)
     error = models.TextField(blank=True)
+    # Rejected lines as {"line": n, "reason": "...", "raw": "..."}, capped (see registers.py).
+    rejected_lines = models.JSONField(default=list, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
