@@ -1,0 +1,289 @@
+"""Phone number normalisation: one raw string → a callable E.164 number with a time zone, or a reason.
+
+Pure functions (no database): the import, the API and other areas call `normalise_number` and store
+what it returns on `contacts.PhoneNumber`. Parsing is memoised on (raw, parse region) because prospect
+files repeat the same numbers and the same dirty spellings: `phonenumbers.parse` is the hot spot of an
+import (~70 % of a row's cost, measured in bench/bench_import_prospects.py).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import phonenumbers
+from phonenumbers import PhoneNumberType, shortnumberinfo
+from phonenumbers import timezone as pn_timezone
+
+from contacts.models import PhoneNumber
+
+# Main zone of each region we call, used when the number and the address leave the zone ambiguous.
+REGION_MAIN_ZONE: dict[str, str] = {
+    "FR": "Europe/Paris",
+    "BE": "Europe/Brussels",
+    "NL": "Europe/Amsterdam",
+    "DE": "Europe/Berlin",
+    "IT": "Europe/Rome",
+    "ES": "Europe/Madrid",
+    "PT": "Europe/Lisbon",
+    "LU": "Europe/Luxembourg",
+    "CH": "Europe/Zurich",
+    "AT": "Europe/Vienna",
+    "GB": "Europe/London",
+    "IE": "Europe/Dublin",
+    "MC": "Europe/Monaco",
+    # French overseas departments: their own numbering regions, each in one zone.
+    "GP": "America/Guadeloupe",
+    "MQ": "America/Martinique",
+    "GF": "America/Cayenne",
+    "RE": "Indian/Reunion",
+    "YT": "Indian/Mayotte",
+    "PM": "America/Miquelon",
+    "BL": "America/St_Barthelemy",
+    "MF": "America/Marigot",
+}
+
+# Regions whose numbering plan covers exactly one zone: the region alone settles it even where the
+# phonenumbers prefix data is coarser (it gives +262 692 both Réunion and Mayotte).
+SINGLE_ZONE_REGIONS = frozenset({"GP", "MQ", "GF", "RE", "YT", "PM", "BL", "MF"})
+
+# French overseas departments by postcode prefix (La Poste: 971 Guadeloupe … 976 Mayotte; 975 is
+# Saint-Pierre-et-Miquelon, a collectivity with its own numbering region).
+FR_OVERSEAS_BY_POSTCODE: dict[str, tuple[str, str]] = {
+    # postcode prefix: (numbering region, zone)
+    "971": ("GP", "America/Guadeloupe"),
+    "972": ("MQ", "America/Martinique"),
+    "973": ("GF", "America/Cayenne"),
+    "974": ("RE", "Indian/Reunion"),
+    "975": ("PM", "America/Miquelon"),
+    "976": ("YT", "Indian/Mayotte"),
+}
+
+# `holidays` subdivision code → zone, for a prospect whose region is known but postcode is not.
+ZONE_BY_SUBDIVISION: dict[tuple[str, str], str] = {
+    ("ES", "CN"): "Atlantic/Canary",
+    ("PT", "20"): "Atlantic/Azores",
+    ("PT", "30"): "Atlantic/Madeira",
+    ("FR", "971"): "America/Guadeloupe",
+    ("FR", "972"): "America/Martinique",
+    ("FR", "973"): "America/Cayenne",
+    ("FR", "974"): "Indian/Reunion",
+    ("FR", "976"): "Indian/Mayotte",
+}
+
+# Spanish postcodes start with the province number (INE); provinces → autonomous communities as the
+# `holidays` package names them (ES subdivisions), so regional holidays apply.
+ES_COMMUNITY_BY_PROVINCE: dict[str, str] = {
+    "01": "PV", "02": "CM", "03": "VC", "04": "AN", "05": "CL", "06": "EX", "07": "IB", "08": "CT",
+    "09": "CL", "10": "EX", "11": "AN", "12": "VC", "13": "CM", "14": "AN", "15": "GA", "16": "CM",
+    "17": "CT", "18": "AN", "19": "CM", "20": "PV", "21": "AN", "22": "AR", "23": "AN", "24": "CL",
+    "25": "CT", "26": "RI", "27": "GA", "28": "MD", "29": "AN", "30": "MC", "31": "NC", "32": "GA",
+    "33": "AS", "34": "CL", "35": "CN", "36": "GA", "37": "CL", "38": "CN", "39": "CB", "40": "CL",
+    "41": "AN", "42": "CL", "43": "CT", "44": "AR", "45": "CM", "46": "VC", "47": "CL", "48": "PV",
+    "49": "CL", "50": "AR", "51": "CE", "52": "ML",
+}  # fmt: skip
+
+# Plain str values (not the enum members): they cross process boundaries and go straight into COPY.
+_TYPE_MAP: dict[int, str] = {
+    PhoneNumberType.MOBILE: PhoneNumber.Type.MOBILE.value,
+    PhoneNumberType.FIXED_LINE: PhoneNumber.Type.FIXED_LINE.value,
+    PhoneNumberType.FIXED_LINE_OR_MOBILE: PhoneNumber.Type.FIXED_OR_MOBILE.value,
+    PhoneNumberType.VOIP: PhoneNumber.Type.VOIP.value,
+    PhoneNumberType.TOLL_FREE: PhoneNumber.Type.TOLL_FREE.value,
+    PhoneNumberType.PERSONAL_NUMBER: PhoneNumber.Type.PERSONAL.value,
+    PhoneNumberType.UAN: PhoneNumber.Type.UAN.value,
+}
+
+# Numbers we refuse to dial: the callee could be charged or the line is not a person's.
+_REJECTED_TYPES: dict[int, tuple[str, str]] = {
+    PhoneNumberType.PREMIUM_RATE: ("premium_rate", "premium-rate number: not callable"),
+    PhoneNumberType.SHARED_COST: ("shared_cost", "shared-cost number: not callable"),
+    PhoneNumberType.PAGER: ("not_callable_type", "pager number: not callable"),
+    PhoneNumberType.VOICEMAIL: ("not_callable_type", "voicemail access number: not callable"),
+    PhoneNumberType.UNKNOWN: ("not_callable_type", "number of unknown type: not callable"),
+}
+
+REJECTION_REASONS = (
+    "missing",
+    "unparseable",
+    "invalid",
+    "premium_rate",
+    "shared_cost",
+    "emergency_or_short",
+    "not_callable_type",
+)
+
+_JUNK = re.compile(r"[^\d+]")
+_TRUNK_ZERO = re.compile(r"\(\s*0\s*\)")
+
+
+@dataclass(frozen=True, slots=True)
+class NormalisedNumber:
+    e164: str
+    region: str
+    number_type: str  # a PhoneNumber.Type value
+    is_valid: bool
+    time_zone: str
+    time_zone_candidates: tuple[str, ...] = field(default=())
+
+
+@dataclass(frozen=True, slots=True)
+class NumberRejection:
+    reason: str  # one of REJECTION_REASONS: stable, for reports and tests
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Parsed:
+    e164: str
+    region: str
+    number_type: str
+    zones: tuple[str, ...]  # phonenumbers' candidates, sorted; () when unknown
+
+
+def derive_region(country: str, postcode: str) -> str:
+    """The `holidays` subdivision code a postcode implies, or "" when the postcode does not tell.
+
+    FR: Moselle "57" and Alsace "6AE" (local law holidays), overseas departments "971"–"976".
+    ES: the autonomous community from the province digits. PT: Azores "20", Madeira "30".
+    DE and IT postcodes do not map to Länder/provinces by prefix: left blank unless given.
+    """
+    country = (country or "").upper()
+    pc = re.sub(r"\s", "", postcode or "")
+    if not pc[:2].isdigit():
+        return ""
+    if country == "FR":
+        if pc[:3] in FR_OVERSEAS_BY_POSTCODE and pc[:3] != "975":
+            return pc[:3]
+        if pc[:2] == "57":
+            return "57"
+        if pc[:2] in ("67", "68"):
+            return "6AE"
+        return ""
+    if country == "ES":
+        return ES_COMMUNITY_BY_PROVINCE.get(pc[:2], "")
+    if country == "PT":
+        if pc[:1] == "9" and pc[1:2].isdigit():
+            second = int(pc[1])
+            if second >= 5:
+                return "20"
+            if second <= 3:
+                return "30"
+        return ""
+    return ""
+
+
+def _address_zone(country: str, postcode: str, region: str) -> tuple[str | None, str | None]:
+    """(numbering region, zone) the address places the person in, or (None, None)."""
+    country = (country or "").upper()
+    pc = re.sub(r"\s", "", postcode or "")
+    if country == "FR" and pc[:3] in FR_OVERSEAS_BY_POSTCODE:
+        return FR_OVERSEAS_BY_POSTCODE[pc[:3]]
+    subdivision = derive_region(country, pc) if pc else ""
+    subdivision = subdivision or (region or "")
+    zone = ZONE_BY_SUBDIVISION.get((country, subdivision))
+    if zone:
+        if country == "FR":
+            overseas = {z: r for r, z in FR_OVERSEAS_BY_POSTCODE.values()}
+            return overseas.get(zone, "FR"), zone
+        return country, zone
+    if pc and country in REGION_MAIN_ZONE:
+        # A mainland address is evidence too: a Spanish mobile of a Madrid resident is in Madrid.
+        return country, REGION_MAIN_ZONE[country]
+    return None, None
+
+
+def parse_region_for(default_region: str | None, country: str, postcode: str) -> str | None:
+    """The region national-format numbers are read in: a Réunion address means 0692… is +262."""
+    if (country or "").upper() == "FR":
+        pc = re.sub(r"\s", "", postcode or "")
+        if pc[:3] in FR_OVERSEAS_BY_POSTCODE:
+            return FR_OVERSEAS_BY_POSTCODE[pc[:3]][0]
+    return (default_region or country or "").upper() or None
+
+
+@lru_cache(maxsize=131_072)
+def _parse(raw: str, parse_region: str | None) -> _Parsed | NumberRejection:
+    # "+33 (0)6 …" is a common hybrid spelling: the bracketed trunk zero must go before parsing.
+    cleaned = _TRUNK_ZERO.sub("", raw).strip()
+    if not cleaned:
+        return NumberRejection("missing", "no phone number")
+    digits = _JUNK.sub("", cleaned)
+    if digits.startswith("00"):
+        digits = "+" + digits[2:]
+    # Short codes (112, 3949, 118 218…) are emergency or service numbers, never a prospect's line.
+    bare = digits.lstrip("+")
+    if bare and len(bare) <= 6 and not digits.startswith("+") and parse_region:
+        try:
+            short = phonenumbers.parse(bare, parse_region)
+        except phonenumbers.NumberParseException:
+            short = None
+        if short is not None and (
+            shortnumberinfo.is_emergency_number(bare, parse_region)
+            or shortnumberinfo.is_valid_short_number_for_region(short, parse_region)
+        ):
+            return NumberRejection("emergency_or_short", f"{cleaned!r} is an emergency or short number")
+    try:
+        number = phonenumbers.parse(digits or cleaned, parse_region)
+    except phonenumbers.NumberParseException as exc:
+        if exc.error_type == phonenumbers.NumberParseException.INVALID_COUNTRY_CODE and not parse_region:
+            return NumberRejection(
+                "unparseable", f"{cleaned!r} has no international prefix and no default country"
+            )
+        return NumberRejection("unparseable", f"{cleaned!r} is not a phone number")
+    if not phonenumbers.is_valid_number(number):
+        if parse_region and shortnumberinfo.is_emergency_number(bare, parse_region):
+            return NumberRejection("emergency_or_short", f"{cleaned!r} is an emergency number")
+        return NumberRejection("invalid", f"{cleaned!r} is not a valid number")
+    pn_type = phonenumbers.number_type(number)
+    if pn_type in _REJECTED_TYPES:
+        reason, message = _REJECTED_TYPES[pn_type]
+        return NumberRejection(reason, f"{cleaned!r}: {message}")
+    region = phonenumbers.region_code_for_number(number) or ""
+    zones = tuple(
+        sorted(z for z in pn_timezone.time_zones_for_number(number) if z != pn_timezone.UNKNOWN_TIMEZONE)
+    )
+    return _Parsed(
+        e164=phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164),
+        region=region,
+        number_type=_TYPE_MAP[pn_type],
+        zones=zones,
+    )
+
+
+def normalise_number(
+    raw: str,
+    *,
+    default_region: str | None,
+    postcode: str = "",
+    region: str = "",
+    country: str = "",
+) -> NormalisedNumber | NumberRejection:
+    """Parse, validate and place one raw number; reject what must not be dialled, with a reason.
+
+    Time zone: the number's own zone when phonenumbers gives one; otherwise the prospect's address
+    (postcode, else `holidays` subdivision `region`) when it matches the number's region; otherwise
+    the region's main zone, keeping every candidate so callability can require all of them open.
+    """
+    parsed = _parse(raw or "", parse_region_for(default_region, country, postcode))
+    if isinstance(parsed, NumberRejection):
+        return parsed
+    zones = parsed.zones
+    if parsed.region in SINGLE_ZONE_REGIONS:
+        zone = REGION_MAIN_ZONE[parsed.region]
+        return NormalisedNumber(parsed.e164, parsed.region, parsed.number_type, True, zone, (zone,))
+    if len(zones) == 1:
+        return NormalisedNumber(parsed.e164, parsed.region, parsed.number_type, True, zones[0], zones)
+    address_region, address_zone = _address_zone(country or parsed.region, postcode, region)
+    if address_zone and (address_region == parsed.region or address_zone in zones):
+        return NormalisedNumber(
+            parsed.e164, parsed.region, parsed.number_type, True, address_zone, (address_zone,)
+        )
+    main = REGION_MAIN_ZONE.get(parsed.region) or (zones[0] if zones else "UTC")
+    candidates = zones or (main,)
+    return NormalisedNumber(parsed.e164, parsed.region, parsed.number_type, True, main, candidates)
+
+
+def clear_cache() -> None:
+    _parse.cache_clear()
