@@ -2,7 +2,7 @@ from .campaigns import Campaign, OutcomeCode
 from .floors import Floor
 from .leads import Attempt, Lead, Lease
 from .people import Agent, DiallerIntegration
-from .recordings import RecordingNotice
+from .recordings import CampaignRecordingPolicy, Recording, RecordingNotice
 
 __all__ = [
     "Agent",
@@ -14,4 +14,6 @@ __all__ = [
     "Lease",
     "OutcomeCode",
     "RecordingNotice",
+    "Recording",
+    "CampaignRecordingPolicy",
 ]
