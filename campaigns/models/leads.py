@@ -37,6 +37,12 @@ class Lead(models.Model):
     lease = models.ForeignKey(
         "campaigns.Lease", null=True, blank=True, on_delete=models.SET_NULL, related_name="leads"
     )
+    # The last lease that held the lead, kept after the lead is reported or returned: a result that
+    # arrives just after its lease expired is still the dialler's call (it happened, and it counts
+    # toward the frequency caps), so it is accepted if no other lease has taken the lead since.
+    last_lease = models.ForeignKey(
+        "campaigns.Lease", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -50,7 +56,19 @@ class Lead(models.Model):
                 fields=["campaign", "phone_number"], name="lead_one_per_number_per_campaign"
             ),
         ]
-        indexes = [models.Index(fields=["floor", "state", "next_call_at"], name="lead_queue_idx")]
+        indexes = [
+            models.Index(fields=["floor", "state", "next_call_at"], name="lead_queue_idx"),
+            # The hand-over order (priority, then longest-waiting) walked straight off the index, so
+            # a lease of 100 reads ~100 rows instead of sorting the floor's whole queue.
+            models.Index(
+                "floor",
+                "state",
+                models.F("priority").desc(),
+                models.F("next_call_at").asc(nulls_first=True),
+                "id",
+                name="lead_handover_idx",
+            ),
+        ]
         permissions = [("lease_leads", "Can lease leads and report call results (diallers)")]
 
     def __str__(self) -> str:
@@ -68,12 +86,24 @@ class Lease(models.Model):
     campaign = models.ForeignKey(
         "campaigns.Campaign", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+    class EndReason(models.TextChoices):
+        RELEASED = "released"
+        EXPIRED = "expired"
+
     created_at = models.DateTimeField()
     expires_at = models.DateTimeField(db_index=True)
     released_at = models.DateTimeField(null=True, blank=True)
+    end_reason = models.CharField(max_length=20, choices=EndReason.choices, blank=True)
+    requested_size = models.PositiveIntegerField(default=0)
+    leased_count = models.PositiveIntegerField(default=0)
 
     class Meta:
         ordering = ["-created_at"]
+        indexes = [
+            models.Index(
+                fields=["expires_at"], condition=Q(released_at__isnull=True), name="lease_live_expiry_idx"
+            )
+        ]
 
     def __str__(self) -> str:
         return str(self.id)
@@ -119,6 +149,22 @@ class Attempt(models.Model):
     appointment = models.JSONField(
         null=True, blank=True, help_text="Test drive: dealer, date and time, model"
     )
+    # Proof that the callee was told the call is recorded (CNIL; DE §201 StGB: a yes before recording).
+    notice = models.ForeignKey(
+        "campaigns.RecordingNotice", null=True, blank=True, on_delete=models.PROTECT, related_name="attempts"
+    )
+    notice_played = models.BooleanField(null=True, blank=True)
+
+    class NoticeAnswer(models.TextChoices):
+        OBJECTED = "objected"
+        CONSENTED = "consented"
+        NO_ANSWER = "no_answer"
+
+    notice_answer = models.CharField(max_length=20, choices=NoticeAnswer.choices, blank=True)
+    # The callee objected to being called again (GDPR art. 21): the number was suppressed at once.
+    objection = models.BooleanField(default=False)
+    # Set when an agent corrects the outcome; the original stays in the audit trail.
+    corrected_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
