@@ -1,6 +1,7 @@
 from .campaigns import Campaign, OutcomeCode
 from .floors import Floor
 from .leads import Attempt, Lead, Lease
+from .lists import FloorQuota, ListBuild
 from .people import Agent, DiallerIntegration
 from .recordings import CampaignRecordingPolicy, Recording, RecordingNotice
 
@@ -10,8 +11,10 @@ __all__ = [
     "Campaign",
     "DiallerIntegration",
     "Floor",
+    "FloorQuota",
     "Lead",
     "Lease",
+    "ListBuild",
     "OutcomeCode",
     "RecordingNotice",
     "Recording",
