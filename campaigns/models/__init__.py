@@ -4,6 +4,7 @@ from .leads import Attempt, Lead, Lease
 from .lists import FloorQuota, ListBuild
 from .people import Agent, DiallerIntegration
 from .recordings import CampaignRecordingPolicy, Recording, RecordingNotice
+from .rules import CountryPolicy
 
 __all__ = [
     "Agent",
@@ -19,4 +20,5 @@ __all__ = [
     "RecordingNotice",
     "Recording",
     "CampaignRecordingPolicy",
+    "CountryPolicy",
 ]
