@@ -53,6 +53,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "campaigns.view_lead",
         "campaigns.view_attempt",
         "campaigns.add_attempt",
+        # Issue 6: an agent corrects an outcome it logged wrongly (audited).
+        "campaigns.change_attempt",
     ],
     QUALITY_EVALUATOR: [
         "campaigns.view_floor",
@@ -62,6 +64,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     DIALLER: [
         "campaigns.lease_leads",
         "campaigns.view_outcomecode",
+        # Issue 6: the suppression feed for diallers that cache numbers.
+        "contacts.view_suppression",
     ],
 }
 

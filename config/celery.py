@@ -21,6 +21,8 @@ app.autodiscover_tasks()
 app.conf.beat_schedule: dict[str, dict] = {
     # Filled in by each capability next to the task it schedules; see tests/test_celery.py, which
     # checks every entry names a registered task.
+    # Issue 6: return the leads of leases whose dialler stopped answering (lease requests sweep too).
+    "expire-leases": {"task": "campaigns.expire_leases", "schedule": 30.0},
 }
 
 
