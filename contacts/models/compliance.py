@@ -104,6 +104,8 @@ class RegisterImport(models.Model):
 
     register = models.CharField(max_length=20, choices=Register.choices)
     file_name = models.CharField(max_length=255, blank=True)
+    # The uploaded file until the worker has read it; deleted after (it is a list of numbers).
+    file = models.FileField(upload_to="register_imports/", blank=True)
     file_date = models.DateField(help_text="Date the register operator produced the file")
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
     is_current = models.BooleanField(default=False)

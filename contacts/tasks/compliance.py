@@ -1,1 +1,53 @@
-"""Tasks of this capability (see the package docstring)."""
+"""Tasks of the compliance capability: register imports, suppression feed expiries, retention."""
+
+from __future__ import annotations
+
+from celery import shared_task
+from django.utils import timezone
+
+from contacts.models import RegisterImport
+from contacts.services.registers import run_register_import
+from contacts.services.retention import purge_stale_prospects
+from contacts.services.suppression import record_suppression_expiries
+
+# One run of the retention task erases at most this many batches, then re-enqueues itself: a
+# backlog of millions never holds one worker for hours past its time limit.
+PURGE_BATCHES_PER_RUN = 20
+
+
+@shared_task(name="contacts.run_register_import", soft_time_limit=55 * 60, time_limit=60 * 60)
+def run_register_import_task(register_import_id: int) -> dict:
+    """Import an uploaded register file (idempotent: only a pending job is claimed)."""
+    register_import = RegisterImport.objects.filter(pk=register_import_id).first()
+    if register_import is None or register_import.status != RegisterImport.Status.PENDING:
+        return {"skipped": True}
+    if not register_import.file:
+        RegisterImport.objects.filter(pk=register_import_id, status=RegisterImport.Status.PENDING).update(
+            status=RegisterImport.Status.FAILED,
+            error="the uploaded file is missing",
+            finished_at=timezone.now(),
+        )
+        return {"skipped": True}
+    with register_import.file.open("rb") as stream:
+        result = run_register_import(
+            register_import=register_import,
+            stream=stream,
+            now=timezone.now(),
+            actor=register_import.created_by,
+        )
+    return {"status": result.status, "entries": result.entries_count, "rejected": result.rejected_count}
+
+
+@shared_task(name="contacts.record_suppression_expiries")
+def record_suppression_expiries_task() -> int:
+    return record_suppression_expiries(now=timezone.now())
+
+
+@shared_task(name="contacts.purge_stale_prospects")
+def purge_stale_prospects_task(batch_size: int = 1000) -> int:
+    """Erase prospects past retention; re-enqueues itself while a full run's worth remains."""
+    now = timezone.now()
+    erased = purge_stale_prospects(now=now, batch_size=batch_size, max_batches=PURGE_BATCHES_PER_RUN)
+    if erased >= batch_size * PURGE_BATCHES_PER_RUN:
+        purge_stale_prospects_task.delay(batch_size=batch_size)
+    return erased

@@ -1,0 +1,261 @@
+"""Issue 4: national register file parsers and atomic snapshot replacement."""
+
+import datetime as dt
+import hashlib
+import io
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from contacts.models import AuditEntry, RegisterEntry, RegisterImport
+from contacts.services import registers
+from contacts.services.register_formats import (
+    Entry,
+    Rejection,
+    parse_bloctel,
+    parse_dncm,
+    parse_robinson,
+    parse_rpo,
+    parse_tps,
+    robinson_hash,
+)
+from contacts.services.registers import (
+    create_register_import,
+    delete_snapshot_entries,
+    import_register_lines,
+    run_register_import,
+)
+
+PARIS = ZoneInfo("Europe/Paris")
+NOW = dt.datetime(2026, 3, 29, 8, 0, tzinfo=PARIS)
+
+
+def results(parser, text):
+    return list(parser(io.StringIO(text)))
+
+
+def test_dncm_number_and_registration_date_with_bad_lines():
+    text = (
+        "number;registration_date\n"
+        "0471123456;2024-05-17\n"
+        "+32 2 123 45 67;17/05/2024\n"
+        "32471999888\t20240101\n"
+        "\n"
+        "0471123456\n"
+        "12345;2024-01-01\n"
+        "0471123457;2024-13-45\n"
+    )
+    assert results(parse_dncm, text) == [
+        (2, Entry("+32471123456", dt.date(2024, 5, 17))),
+        (3, Entry("+3221234567", dt.date(2024, 5, 17))),
+        (4, Entry("+32471999888", dt.date(2024, 1, 1))),
+        (6, Rejection("missing registration date", "0471123456")),
+        (7, Rejection("not a Belgian number", "12345;2024-01-01")),
+        (8, Rejection("bad registration date", "0471123457;2024-13-45")),
+    ]
+
+
+def test_bloctel_answer_ok_is_callable_anything_else_blocked():
+    text = (
+        "Telephone;Identifiant;status\r\n"
+        "0612345678;1;OK\r\n"
+        "0612345679;2;KO\r\n"
+        "0140000000;3;BLOQUE\r\n"
+        "612345670;4;KO\r\n"
+        "0612345671;5\r\n"
+    )
+    assert results(parse_bloctel, text) == [
+        (3, Entry("+33612345679")),
+        (4, Entry("+33140000000")),
+        (5, Rejection("not a 10-digit French number", "612345670;4;KO")),
+        (6, Rejection("expected Telephone;Identifiant;status", "0612345671;5")),
+    ]
+
+
+def test_rpo_national_or_plus_39():
+    text = "0612345678\n+39 347 1234567\n3471234568\n0039 02 1234567\nabc\n99999\n"
+    assert results(parse_rpo, text) == [
+        (1, Entry("+390612345678")),
+        (2, Entry("+393471234567")),
+        (3, Entry("+393471234568")),
+        (4, Entry("+39021234567")),
+        (5, Rejection("not an Italian number", "abc")),
+        (6, Rejection("not an Italian number", "99999")),
+    ]
+
+
+def test_tps_both_fixed_width_layouts_crlf():
+    text = (
+        "01632 960123\r\n"  # 5-char code left-justified + 7-char remainder right-justified
+        "020    79460\r\n"  # short remainder right-justified: 0207946 0 → 10 digits
+        "07700900123 \r\n"  # number padded to 12
+        "0161496000  \r\n"
+        "07700900123456\r\n"
+        "ABCDE1234567\r\n"
+    )
+    assert results(parse_tps, text) == [
+        (1, Entry("+441632960123")),
+        (2, Rejection("not a UK number", "020    79460")),
+        (3, Entry("+447700900123")),
+        (4, Entry("+44161496000")),
+        (5, Rejection("not a 12-character TPS record", "07700900123456")),
+        (6, Rejection("not a UK number", "ABCDE1234567")),
+    ]
+
+
+def test_robinson_hash_is_sha256_of_channel_and_normalised_number():
+    expected = hashlib.sha256(b"040034612345678").hexdigest()
+    assert robinson_hash("+34612345678") == expected
+    assert robinson_hash("612345678") == expected
+    assert robinson_hash("+33612345678") == hashlib.sha256(b"040033612345678").hexdigest()
+    text = f"{expected.upper()}\n+34 612 345 679\nnot-a-hash\n"
+    assert results(parse_robinson, text) == [
+        (1, Entry(expected)),
+        (2, Entry(robinson_hash("+34612345679"))),
+        (3, Rejection("not a SHA-256 hex hash or a phone number", "not-a-hash")),
+    ]
+
+
+@pytest.mark.django_db
+def test_import_writes_entries_counts_and_report():
+    result = import_register_lines(
+        register="dncm",
+        lines=["0471123456;2024-05-17", "garbage", "0471123457;2024-05-18"],
+        file_date=dt.date(2026, 3, 28),
+        actor=None,
+        now=NOW,
+    )
+    assert result.status == "done"
+    assert result.is_current is True
+    assert (result.lines_total, result.entries_count, result.rejected_count) == (3, 2, 1)
+    assert result.rejected_lines == [{"line": 2, "reason": "missing registration date", "raw": "garbage"}]
+    assert sorted(RegisterEntry.objects.values_list("register", "number_key", "registered_at")) == [
+        ("dncm", "+32471123456", dt.date(2024, 5, 17)),
+        ("dncm", "+32471123457", dt.date(2024, 5, 18)),
+    ]
+    assert (
+        AuditEntry.objects.filter(action="contacts.register_import.done", target_id=str(result.pk)).count()
+        == 1
+    )
+
+
+@pytest.mark.django_db
+def test_new_snapshot_replaces_the_old_one_and_its_entries_are_deleted():
+    old = import_register_lines(
+        register="rpo", lines=["0612345678", "3471234567"], file_date=dt.date(2026, 3, 1), actor=None, now=NOW
+    )
+    other = import_register_lines(
+        register="dncm", lines=["0471123456;2024-05-17"], file_date=dt.date(2026, 3, 1), actor=None, now=NOW
+    )
+    new = import_register_lines(
+        register="rpo", lines=["3479999999"], file_date=dt.date(2026, 3, 20), actor=None, now=NOW
+    )
+    old.refresh_from_db()
+    other.refresh_from_db()
+    assert (old.is_current, new.is_current, other.is_current) == (False, True, True)
+    assert list(RegisterEntry.objects.filter(register="rpo").values_list("number_key", flat=True)) == [
+        "+393479999999"
+    ]
+    assert RegisterEntry.objects.filter(register="dncm").count() == 1
+
+
+@pytest.mark.django_db
+def test_old_snapshot_stays_current_when_the_new_import_fails(monkeypatch):
+    old = import_register_lines(
+        register="rpo", lines=["0612345678", "3471234567"], file_date=dt.date(2026, 3, 1), actor=None, now=NOW
+    )
+    monkeypatch.setattr(registers, "BULK_CREATE_BATCH", 2)
+    monkeypatch.setattr(registers, "COPY_BATCH", 2)
+    calls = {"n": 0}
+    real_flush = registers._Writer.flush
+
+    def failing_flush(self):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise OSError("disk full")
+        real_flush(self)
+
+    monkeypatch.setattr(registers._Writer, "flush", failing_flush)
+    failed = import_register_lines(
+        register="rpo",
+        lines=["3470000001", "3470000002", "3470000003", "3470000004", "3470000005"],
+        file_date=dt.date(2026, 3, 20),
+        actor=None,
+        now=NOW,
+    )
+    old.refresh_from_db()
+    assert failed.status == "failed"
+    assert failed.error == "OSError: disk full"
+    assert failed.is_current is False
+    assert old.is_current is True and old.status == "done"
+    assert sorted(RegisterEntry.objects.values_list("register_import_id", "number_key")) == [
+        (old.pk, "+390612345678"),
+        (old.pk, "+393471234567"),
+    ]
+
+
+@pytest.mark.django_db
+def test_file_without_valid_line_fails_and_keeps_previous():
+    old = import_register_lines(
+        register="dncm", lines=["0471123456;2024-05-17"], file_date=dt.date(2026, 3, 1), actor=None, now=NOW
+    )
+    failed = import_register_lines(
+        register="dncm", lines=["0612345678", "hello"], file_date=dt.date(2026, 3, 2), actor=None, now=NOW
+    )
+    assert failed.status == "failed"
+    assert failed.error.startswith("the file has no valid line")
+    assert "first rejected line 1" in failed.error
+    old.refresh_from_db()
+    assert old.is_current is True
+
+
+@pytest.mark.django_db
+def test_older_file_does_not_replace_a_newer_snapshot():
+    newer = import_register_lines(
+        register="rpo", lines=["3471234567"], file_date=dt.date(2026, 3, 20), actor=None, now=NOW
+    )
+    older = import_register_lines(
+        register="rpo", lines=["3470000000"], file_date=dt.date(2026, 3, 1), actor=None, now=NOW
+    )
+    newer.refresh_from_db()
+    assert older.status == "failed" and "newer than this file" in older.error
+    assert newer.is_current is True
+    assert list(RegisterEntry.objects.values_list("number_key", flat=True)) == ["+393471234567"]
+
+
+@pytest.mark.django_db
+def test_a_job_runs_once():
+    register_import = create_register_import(
+        register="rpo", file_date=dt.date(2026, 3, 1), actor=None, now=NOW
+    )
+    first = run_register_import(register_import=register_import, stream=io.BytesIO(b"3471234567\n"), now=NOW)
+    again = run_register_import(register_import=register_import, stream=io.BytesIO(b"3470000000\n"), now=NOW)
+    assert first.status == again.status == "done"
+    assert RegisterEntry.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_delete_snapshot_entries_in_batches():
+    result = import_register_lines(
+        register="rpo",
+        lines=[f"34700000{i:02d}" for i in range(25)],
+        file_date=dt.date(2026, 3, 1),
+        actor=None,
+        now=NOW,
+    )
+    assert delete_snapshot_entries(register_import_id=result.pk, batch_size=4) == 25
+    assert RegisterEntry.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_import_register_command(tmp_path, capsys):
+    path = tmp_path / "tps.txt"
+    path.write_bytes(b"01632 960123\r\n07700900123 \r\nbad\r\n")
+    call_command("import_register", "tps", str(path), "--file-date", "2026-03-01", "--no-progress")
+    out = capsys.readouterr().out
+    assert "2 entries, 1 rejected" in out
+    assert "line 3: not a UK number: 'bad'" in out
+    assert RegisterImport.objects.get().is_current is True
+    with pytest.raises(CommandError, match="--file-date"):
+        call_command("import_register", "tps", str(path), "--file-date", "01/03/2026")
