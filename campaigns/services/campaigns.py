@@ -1,0 +1,240 @@
+"""Campaigns: creation with their default outcome codes, edits, status transitions, floor quotas.
+
+Every change here is audited (`campaigns.campaign.*`): starting, pausing and stopping an operation
+are what a regulator or the advertiser asks about afterwards.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.db import transaction
+
+from campaigns.models import Campaign, Floor, FloorQuota
+from campaigns.services.outcomes import seed_default_outcome_codes
+from contacts.services.audit import audit
+
+S = Campaign.Status
+
+# draft → ready → running ⇄ paused → finished, or cancelled from any state not yet over.
+ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
+    S.DRAFT: frozenset({S.READY, S.CANCELLED}),
+    S.READY: frozenset({S.RUNNING, S.DRAFT, S.CANCELLED}),
+    S.RUNNING: frozenset({S.PAUSED, S.FINISHED, S.CANCELLED}),
+    S.PAUSED: frozenset({S.RUNNING, S.FINISHED, S.CANCELLED}),
+    S.FINISHED: frozenset(),
+    S.CANCELLED: frozenset(),
+}
+# The audit verb of each transition (`campaigns.campaign.<verb>`).
+_VERBS = {
+    (S.READY, S.DRAFT): "reopened",
+    (S.DRAFT, S.READY): "readied",
+    (S.READY, S.RUNNING): "started",
+    (S.PAUSED, S.RUNNING): "resumed",
+    (S.RUNNING, S.PAUSED): "paused",
+}
+_FINAL_VERBS = {S.FINISHED: "finished", S.CANCELLED: "cancelled"}
+
+# Campaigns whose lists are worked or about to be: building and rebalancing make sense for these.
+LIVE_STATUSES = (S.DRAFT, S.READY, S.RUNNING, S.PAUSED)
+
+SELECTION_KEYS = {
+    "countries": "list of ISO country codes, narrowing the campaign's countries",
+    "regions": "list of subdivision codes (as Prospect.region)",
+    "postcodes": "list of postcode prefixes",
+    "sources": "list of import sources",
+    "tags": "list of tags; a prospect needs at least one",
+    "audience": '"all", "customers" or "prospects"',
+    "languages": "list of ISO 639-1 codes",
+    "not_contacted_days": "integer: skip prospects contacted in the last N days",
+}
+
+
+class CampaignError(ValueError):
+    """A refused change; `field` names what was wrong (the API answers 400 with it)."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field = field
+
+
+class IllegalTransition(CampaignError):
+    pass
+
+
+def _string_list(value: Any, field: str, *, upper: bool = False, lower: bool = False) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        raise CampaignError(field, f"{field} must be a list of non-empty strings.")
+    out = [v.strip() for v in value]
+    if upper:
+        out = [v.upper() for v in out]
+    if lower:
+        out = [v.lower() for v in out]
+    return out
+
+
+def clean_selection(selection: Any, *, countries: list[str]) -> dict[str, Any]:
+    """Validate and normalise selection criteria (see SELECTION_KEYS); raises CampaignError."""
+    if selection in (None, ""):
+        return {}
+    if not isinstance(selection, dict):
+        raise CampaignError("selection", "selection must be an object.")
+    unknown = sorted(set(selection) - set(SELECTION_KEYS))
+    if unknown:
+        raise CampaignError(
+            "selection",
+            f"Unknown selection key(s): {', '.join(unknown)}. Allowed: {', '.join(SELECTION_KEYS)}.",
+        )
+    out: dict[str, Any] = {}
+    for key, value in selection.items():
+        field = f"selection.{key}"
+        if key == "countries":
+            out[key] = _string_list(value, field, upper=True)
+            outside = sorted(set(out[key]) - set(countries))
+            if outside:
+                raise CampaignError(field, f"Not among the campaign's countries: {', '.join(outside)}.")
+        elif key == "languages":
+            out[key] = _string_list(value, field, lower=True)
+        elif key in ("regions", "postcodes", "sources", "tags"):
+            out[key] = _string_list(value, field)
+        elif key == "audience":
+            if value not in ("all", "customers", "prospects"):
+                raise CampaignError(field, 'audience must be "all", "customers" or "prospects".')
+            out[key] = value
+        elif key == "not_contacted_days":
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise CampaignError(field, "not_contacted_days must be a non-negative integer.")
+            out[key] = value
+    return out
+
+
+def _clean(data: dict[str, Any]) -> dict[str, Any]:
+    data = dict(data)
+    if "countries" in data:
+        data["countries"] = _string_list(data["countries"], "countries", upper=True)
+        if not data["countries"]:
+            raise CampaignError("countries", "A campaign needs at least one callee country.")
+    if "languages" in data:
+        data["languages"] = _string_list(data["languages"], "languages", lower=True)
+    return data
+
+
+_EDITABLE = (
+    "name",
+    "kind",
+    "advertiser",
+    "product",
+    "countries",
+    "languages",
+    "starts_on",
+    "ends_on",
+    "priority",
+    "selection",
+    "max_attempts",
+    "script",
+)
+
+
+@transaction.atomic
+def create_campaign(*, data: dict[str, Any], actor: Any, now: datetime) -> Campaign:
+    """A new draft campaign with its own copy of the default outcome codes."""
+    data = _clean(data)
+    unknown = set(data) - set(_EDITABLE)
+    if unknown:
+        raise CampaignError(sorted(unknown)[0], "Not a campaign field.")
+    if "countries" not in data:
+        raise CampaignError("countries", "A campaign needs at least one callee country.")
+    data["selection"] = clean_selection(data.get("selection"), countries=data["countries"])
+    if data.get("starts_on") and data.get("ends_on") and data["ends_on"] < data["starts_on"]:
+        raise CampaignError("ends_on", "ends_on is before starts_on.")
+    campaign = Campaign.objects.create(**data, status=S.DRAFT)
+    seed_default_outcome_codes(campaign=campaign)
+    audit(actor, "campaigns.campaign.created", campaign, {"countries": campaign.countries}, at=now)
+    return campaign
+
+
+@transaction.atomic
+def update_campaign(*, campaign: Campaign, data: dict[str, Any], actor: Any, now: datetime) -> Campaign:
+    """Edit a campaign's definition. Status is not editable here (see `transition_campaign`);
+    a finished or cancelled campaign is closed to edits."""
+    if "status" in data:
+        raise CampaignError("status", "Change the status with a transition, not an edit.")
+    campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
+    if campaign.status in (S.FINISHED, S.CANCELLED):
+        raise CampaignError("status", f"A {campaign.status} campaign cannot be edited.")
+    data = _clean(data)
+    countries = data.get("countries", campaign.countries)
+    if "selection" in data or "countries" in data:
+        data["selection"] = clean_selection(data.get("selection", campaign.selection), countries=countries)
+    changed = {}
+    for key, value in data.items():
+        if key not in _EDITABLE:
+            raise CampaignError(key, "Not a campaign field.")
+        if getattr(campaign, key) != value:
+            changed[key] = value
+            setattr(campaign, key, value)
+    if campaign.ends_on < campaign.starts_on:
+        raise CampaignError("ends_on", "ends_on is before starts_on.")
+    if changed:
+        campaign.save()
+        audit(
+            actor,
+            "campaigns.campaign.changed",
+            campaign,
+            {"fields": sorted(changed)},
+            at=now,
+        )
+    return campaign
+
+
+def transition_campaign(*, campaign: Campaign, to: str, actor: Any, now: datetime) -> Campaign:
+    """Move `campaign` to status `to` if the machine allows it from its current status.
+
+    The change is a conditional UPDATE on the status read, so two managers clicking at once cannot
+    both apply a transition from the same state; a refused transition changes nothing.
+    """
+    if to not in S.values:
+        raise IllegalTransition("to", f"Unknown status {to!r}; one of {', '.join(S.values)}.")
+    with transaction.atomic():
+        current = Campaign.objects.select_for_update().get(pk=campaign.pk)
+        frm = current.status
+        if to not in ALLOWED_TRANSITIONS[frm]:
+            allowed = ", ".join(sorted(ALLOWED_TRANSITIONS[frm])) or "none"
+            raise IllegalTransition("to", f"A {frm} campaign cannot become {to} (allowed: {allowed}).")
+        if to == S.READY and not current.outcome_codes.exists():
+            raise IllegalTransition("to", "A campaign needs outcome codes before it is ready.")
+        updated = Campaign.objects.filter(pk=current.pk, status=frm).update(status=to, updated_at=now)
+        if updated != 1:
+            raise IllegalTransition("to", "The campaign changed meanwhile; reload and retry.")
+        verb = _VERBS.get((frm, to)) or _FINAL_VERBS[to]
+        current.status = to
+        audit(actor, f"campaigns.campaign.{verb}", current, {"from": frm, "to": to}, at=now)
+    campaign.status = to
+    return current
+
+
+@transaction.atomic
+def set_floor_quotas(
+    *, campaign: Campaign, quotas: dict[Floor, int], actor: Any, now: datetime
+) -> list[FloorQuota]:
+    """Replace the campaign's quotas (percent per floor). An empty dict returns to the capacity split.
+    Percentages must add up to 100 (the share of the campaign's leads each floor should hold)."""
+    for floor, percent in quotas.items():
+        if isinstance(percent, bool) or not isinstance(percent, int) or not 0 <= percent <= 100:
+            raise CampaignError("quotas", f"Quota of floor {floor.code} must be an integer 0–100.")
+    total = sum(quotas.values())
+    if quotas and total != 100:
+        raise CampaignError("quotas", f"Quotas add up to {total}%, not 100%.")
+    FloorQuota.objects.filter(campaign=campaign).delete()
+    rows = FloorQuota.objects.bulk_create(
+        [FloorQuota(campaign=campaign, floor=floor, percent=percent) for floor, percent in quotas.items()]
+    )
+    audit(
+        actor,
+        "campaigns.campaign.quotas_set",
+        campaign,
+        {"quotas": {floor.code: percent for floor, percent in quotas.items()}},
+        at=now,
+    )
+    return rows
