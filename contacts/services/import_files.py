@@ -1,0 +1,334 @@
+"""Reading prospect files: format, encoding and delimiter detection, header mapping, streamed rows.
+
+Every problem that makes a whole file unreadable raises `ImportFileError` with a message a manager
+can act on; the import reads the whole file (phase 1) before writing anything, so such a file writes
+nothing. Rows are yielded one at a time: a file is never loaded whole into memory.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import re
+import unicodedata
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import BinaryIO
+
+csv.field_size_limit(1 << 20)  # one cell of a prospect file is never legitimately above 1 MiB
+
+SAMPLE_BYTES = 64 * 1024
+XLSX_MAGIC = b"PK\x03\x04"
+# Formats people upload by mistake, named so the error says what to do instead.
+BINARY_SIGNATURES = {
+    b"\xd0\xcf\x11\xe0": "an old Excel 97–2003 (.xls) workbook: save it as .xlsx or CSV",
+    b"%PDF": "a PDF document",
+    b"\x1f\x8b": "a gzip archive",
+    b"\x89PNG": "a PNG image",
+    b"\xff\xd8\xff": "a JPEG image",
+}
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Windows-1252 leaves these bytes undefined: a file holding them is Latin-1 (ISO 8859-1).
+_CP1252_UNDEFINED = re.compile(rb"[\x81\x8d\x8f\x90\x9d]")
+
+FIELDS = (
+    "phone",
+    "first_name",
+    "last_name",
+    "email",
+    "language",
+    "country",
+    "postcode",
+    "city",
+    "region",
+    "external_ref",
+    "is_customer",
+    "contract_ref",
+    "tags",
+)
+
+# Header names in the languages of our 7 countries (en, fr, nl, de, it, es, pt), compared after
+# lower-casing and stripping accents, punctuation and spaces (see `normalise_header`).
+HEADER_SYNONYMS: dict[str, tuple[str, ...]] = {
+    "phone": (
+        "phone", "phone number", "phonenumber", "telephone", "tel", "mobile", "mobile phone", "cell",
+        "cellphone", "msisdn", "numero", "numero de telephone", "portable", "tel portable", "gsm",
+        "telefoon", "telefoonnummer", "mobiel", "mobiel nummer", "telefon", "telefonnummer", "handy",
+        "handynummer", "mobilnummer", "rufnummer", "telefono", "numero di telefono", "cellulare",
+        "numero de telefono", "movil", "celular", "telefone", "telemovel", "numero de telemovel",
+    ),
+    "first_name": (
+        "first name", "firstname", "given name", "forename", "prenom", "voornaam", "vorname", "nome",
+        "nombre", "primeiro nome",
+    ),
+    "last_name": (
+        "last name", "lastname", "surname", "family name", "name", "nom", "nom de famille", "achternaam",
+        "familienaam", "naam", "nachname", "familienname", "cognome", "apellido", "apellidos", "apelido",
+        "sobrenome", "ultimo nome",
+    ),
+    "email": (
+        "email", "e mail", "mail", "email address", "courriel", "adresse email", "adresse mail",
+        "e mailadres", "emailadres", "e mail adresse", "emailadresse", "posta elettronica",
+        "indirizzo email", "correo", "correo electronico", "endereco de email", "endereco de e mail",
+    ),
+    "language": ("language", "lang", "langue", "taal", "sprache", "lingua", "idioma", "lingua"),
+    "country": ("country", "country code", "pays", "land", "landcode", "staat", "paese", "nazione", "pais"),
+    "postcode": (
+        "postcode", "post code", "postal code", "zip", "zip code", "zipcode", "code postal", "cp",
+        "postleitzahl", "plz", "cap", "codice postale", "codigo postal", "cod postal",
+    ),
+    "city": (
+        "city", "town", "ville", "commune", "localite", "plaats", "woonplaats", "gemeente", "stad",
+        "stadt", "ort", "wohnort", "citta", "comune", "localita", "ciudad", "localidad", "municipio",
+        "poblacion", "cidade", "localidade", "concelho",
+    ),
+    "region": (
+        "region", "subdivision", "state", "provincie", "bundesland", "regione", "provincia",
+        "comunidad", "comunidad autonoma", "distrito", "regiao",
+    ),
+    "external_ref": (
+        "external ref", "external reference", "reference", "ref", "id", "customer id", "client id",
+        "crm id", "reference client", "numero client", "referentie", "klantnummer", "kundennummer",
+        "referenz", "riferimento", "codice cliente", "referencia", "id cliente", "numero de cliente",
+    ),
+    "is_customer": ("is customer", "customer", "client", "klant", "kunde", "cliente", "est client"),
+    "contract_ref": (
+        "contract", "contract ref", "contract number", "contrat", "numero de contrat", "contractnummer",
+        "vertrag", "vertragsnummer", "contratto", "numero contratto", "contrato", "numero de contrato",
+    ),
+    "tags": ("tags", "tag", "labels", "etiquettes", "etiketten", "schlagworte", "etichette", "etiquetas"),
+}  # fmt: skip
+
+
+class ImportFileError(Exception):
+    """The file as a whole cannot be imported; nothing is written."""
+
+
+def normalise_header(name: object) -> str:
+    text = unicodedata.normalize("NFKD", str(name or "")).encode("ascii", "ignore").decode()
+    return " ".join(re.sub(r"[^a-z0-9]+", " ", text.lower()).split())
+
+
+_SYNONYM_INDEX = {normalise_header(s): field for field, names in HEADER_SYNONYMS.items() for s in names}
+
+
+def parse_mapping(text: str | dict | None) -> dict[str, str]:
+    """`"Tel. portable=phone,Nom=last_name"` (CLI) or a dict (API) → {column header: field}."""
+    if not text:
+        return {}
+    if isinstance(text, dict):
+        items = list(text.items())
+    else:
+        items = []
+        for part in str(text).split(","):
+            if not part.strip():
+                continue
+            if "=" not in part:
+                raise ImportFileError(f"mapping entry {part.strip()!r} is not COLUMN=FIELD")
+            column, field = part.rsplit("=", 1)
+            items.append((column, field))
+    mapping = {}
+    for column, field in items:
+        field = str(field).strip()
+        if field not in FIELDS:
+            raise ImportFileError(
+                f"mapping names unknown field {field!r} for column {str(column).strip()!r}; "
+                f"fields are {', '.join(FIELDS)}"
+            )
+        mapping[str(column).strip()] = field
+    return mapping
+
+
+def map_columns(header: list[str], mapping: dict[str, str]) -> dict[int, str]:
+    """Column index → field. Explicit entries win; other columns are recognised by their name.
+
+    When several columns mean the same field (two phone columns) the first one is used.
+    """
+    by_name = {normalise_header(h): i for i, h in reversed(list(enumerate(header)))}
+    columns: dict[int, str] = {}
+    taken: set[str] = set()
+    for column, field in mapping.items():
+        index = by_name.get(normalise_header(column))
+        if index is None:
+            raise ImportFileError(
+                f"the mapping names column {column!r}, which is not in the header "
+                f"({', '.join(repr(h) for h in header)})"
+            )
+        columns[index] = field
+        taken.add(field)
+    for index, name in enumerate(header):
+        if index in columns:
+            continue
+        field = _SYNONYM_INDEX.get(normalise_header(name))
+        if field and field not in taken:
+            columns[index] = field
+            taken.add(field)
+    if "phone" not in taken:
+        raise ImportFileError(
+            "no phone column: none of the headers "
+            f"({', '.join(repr(h) for h in header)}) is a phone number; "
+            "name one in the mapping, e.g. 'Mobile=phone'"
+        )
+    return dict(sorted(columns.items()))
+
+
+@dataclass
+class OpenedFile:
+    kind: str  # "csv" or "xlsx"
+    encoding: str = ""
+    delimiter: str = ""
+    header: list[str] | None = None
+    columns: dict[int, str] | None = None
+
+
+def _detect_encoding(stream: BinaryIO, sample: bytes) -> str:
+    if sample.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    if b"\x00" in sample:
+        raise ImportFileError("the file is binary (it contains NUL bytes), not a CSV or XLSX file")
+    # The whole file must decode, not just its start: a file that turns to Latin-1 on line 90 000
+    # would otherwise fail half-way. One streamed pass over the bytes, no rows kept.
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    undefined_in_cp1252 = False
+    utf8 = True
+    stream.seek(0)
+    while chunk := stream.read(1 << 20):
+        if utf8:
+            try:
+                decoder.decode(chunk)
+            except UnicodeDecodeError:
+                utf8 = False
+        if not utf8 and _CP1252_UNDEFINED.search(chunk):
+            undefined_in_cp1252 = True
+            break
+    if utf8:
+        try:
+            decoder.decode(b"", final=True)
+            return "utf-8"
+        except UnicodeDecodeError as exc:
+            raise ImportFileError(
+                "the file ends in the middle of a UTF-8 character: it is truncated"
+            ) from exc
+    return "latin-1" if undefined_in_cp1252 else "cp1252"
+
+
+def _detect_delimiter(text_sample: str) -> str:
+    lines = [line for line in text_sample.splitlines()[:50] if line.strip()]
+    if not lines:
+        return ","
+    best, best_score = ",", (0, 0)
+    for delimiter in (",", ";", "\t", "|"):
+        try:
+            widths = [len(row) for row in csv.reader(lines[:20], delimiter=delimiter)]
+        except csv.Error:
+            continue
+        header_width = widths[0]
+        if header_width < 2:
+            continue
+        consistent = sum(1 for w in widths if w == header_width)
+        score = (consistent, header_width)
+        if score > best_score:
+            best, best_score = delimiter, score
+    return best
+
+
+def open_rows(
+    stream: BinaryIO, *, mapping: dict[str, str]
+) -> tuple[OpenedFile, Iterator[tuple[int, list[str]]]]:
+    """Detect the format and map the header; return the description and an iterator of
+    (line number, cells) for the data rows. `stream` must be seekable binary."""
+    stream.seek(0)
+    sample = stream.read(SAMPLE_BYTES)
+    if not sample.strip(b" \t\r\n\xef\xbb\xbf"):
+        raise ImportFileError("the file is empty")
+    if sample.startswith(XLSX_MAGIC):
+        return _open_xlsx(stream, mapping)
+    for magic, what in BINARY_SIGNATURES.items():
+        if sample.startswith(magic):
+            raise ImportFileError(f"the file is {what}, not a CSV or XLSX file")
+    encoding = _detect_encoding(stream, sample)
+    text_sample = sample.decode(encoding, errors="ignore")
+    if _CONTROL.search(text_sample):
+        raise ImportFileError(
+            "the file holds control characters: it is binary or in an unknown encoding "
+            "(expected UTF-8, Windows-1252 or Latin-1 text)"
+        )
+    delimiter = _detect_delimiter(text_sample.lstrip("\ufeff"))
+    stream.seek(0)
+    text = io.TextIOWrapper(stream, encoding=encoding, newline="")
+    reader = csv.reader(text, delimiter=delimiter, strict=True)
+    opened = OpenedFile(kind="csv", encoding=encoding, delimiter=delimiter)
+
+    def records() -> Iterator[tuple[int, list[str]]]:
+        last = 0
+        try:
+            for row in reader:
+                start, last = last + 1, reader.line_num
+                yield start, row
+        except csv.Error as exc:
+            raise ImportFileError(
+                f"line {last + 1}: the CSV is malformed or truncated ({exc}); nothing was imported"
+            ) from exc
+        except UnicodeDecodeError as exc:
+            raise ImportFileError(f"line {last + 1}: the text is not {encoding}") from exc
+
+    return _with_header(opened, records(), mapping)
+
+
+def _with_header(opened: OpenedFile, records: Iterator[tuple[int, list]], mapping: dict[str, str]):
+    for _line, row in records:
+        if any(str(c).strip() for c in row if c is not None):
+            header = ["" if c is None else str(c).strip().lstrip("\ufeff") for c in row]
+            break
+    else:
+        raise ImportFileError("the file is empty")
+    opened.header = header
+    opened.columns = map_columns(header, mapping)
+    first = next(records, None)
+    while first is not None and not any(str(c).strip() for c in first[1] if c is not None):
+        first = next(records, None)
+    if first is None:
+        raise ImportFileError("the file has a header but no rows")
+
+    def data() -> Iterator[tuple[int, list]]:
+        yield first
+        for line, row in records:
+            if any(c is not None and str(c).strip() for c in row):
+                yield line, row
+
+    return opened, data()
+
+
+def _xlsx_cell(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))  # a number typed into Excel comes back as 612345678.0
+    return str(value)
+
+
+def _open_xlsx(stream: BinaryIO, mapping: dict[str, str]):
+    import openpyxl
+
+    stream.seek(0)
+    try:
+        workbook = openpyxl.load_workbook(stream, read_only=True, data_only=True)
+        sheet = workbook.worksheets[0]
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError, IndexError) as exc:
+        raise ImportFileError(f"the XLSX file is damaged or truncated ({exc})") from exc
+    opened = OpenedFile(kind="xlsx")
+
+    def records() -> Iterator[tuple[int, list[str]]]:
+        try:
+            for line, row in enumerate(sheet.iter_rows(values_only=True), start=1):
+                yield line, [_xlsx_cell(v) for v in row]
+        except Exception as exc:  # zlib/zip/XML errors of a truncated workbook, raised mid-sheet
+            raise ImportFileError(f"the XLSX file is damaged or truncated ({exc})") from exc
+        finally:
+            workbook.close()
+
+    return _with_header(opened, records(), mapping)

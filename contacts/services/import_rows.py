@@ -1,0 +1,184 @@
+"""Phase 1 of an import, one row at a time: cells → prospect fields + a normalised number, or a reason.
+
+Pure and picklable (no database): `validate_chunk` runs in worker processes on big files.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from contacts.services.phones import NumberRejection, derive_region, normalise_number
+
+# Country names as they appear in files, in the 7 languages, normalised like headers.
+COUNTRY_NAMES = {
+    "france": "FR", "frankreich": "FR", "francia": "FR", "frankrijk": "FR", "franca": "FR",
+    "belgique": "BE", "belgium": "BE", "belgie": "BE", "belgien": "BE", "belgio": "BE", "belgica": "BE",
+    "nederland": "NL", "netherlands": "NL", "pays bas": "NL", "niederlande": "NL", "paesi bassi": "NL",
+    "paises bajos": "NL", "holanda": "NL", "paises baixos": "NL", "the netherlands": "NL",
+    "deutschland": "DE", "germany": "DE", "allemagne": "DE", "duitsland": "DE", "germania": "DE",
+    "alemania": "DE", "alemanha": "DE",
+    "italia": "IT", "italy": "IT", "italie": "IT", "italien": "IT", "italie ": "IT",
+    "espana": "ES", "spain": "ES", "espagne": "ES", "spanje": "ES", "spanien": "ES", "spagna": "ES",
+    "espanha": "ES",
+    "portugal": "PT", "portogallo": "PT",
+}  # fmt: skip
+LANGUAGE_NAMES = {
+    "francais": "fr", "french": "fr", "frans": "fr", "franzosisch": "fr",
+    "nederlands": "nl", "dutch": "nl", "neerlandais": "nl", "vlaams": "nl",
+    "deutsch": "de", "german": "de", "allemand": "de", "duits": "de",
+    "italiano": "it", "italian": "it", "italien": "it",
+    "espanol": "es", "spanish": "es", "espagnol": "es", "castellano": "es",
+    "portugues": "pt", "portuguese": "pt", "portugais": "pt",
+    "english": "en", "anglais": "en",
+}  # fmt: skip
+# The language a prospect of a country speaks when the file does not say (BE and other
+# multilingual countries stay blank: guessing French for Flanders would be worse than nothing).
+DEFAULT_LANGUAGE = {"FR": "fr", "NL": "nl", "DE": "de", "IT": "it", "ES": "es", "PT": "pt"}
+# Overseas departments have numbering regions of their own but are France for the law.
+COUNTRY_OF_REGION = {
+    "RE": "FR",
+    "GP": "FR",
+    "MQ": "FR",
+    "GF": "FR",
+    "YT": "FR",
+    "PM": "FR",
+    "BL": "FR",
+    "MF": "FR",
+}
+TRUE_WORDS = frozenset(
+    {"1", "y", "yes", "true", "x", "oui", "vrai", "ja", "waar", "si", "sì", "sí", "vero", "sim", "verdadeiro"}
+)
+MAX_LENGTHS = {
+    "first_name": 100,
+    "last_name": 100,
+    "language": 8,
+    "postcode": 20,
+    "city": 100,
+    "region": 20,
+    "email": 254,
+    "external_ref": 100,
+    "contract_ref": 100,
+}
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_NON_ALNUM = re.compile(r"[^a-z0-9]+")
+
+# Row outcome codes and the rejection reasons that are not about the number.
+CREATED, UPDATED, DUPLICATE, REJECTED = "created", "updated", "duplicate", "rejected"
+ROW_REJECTION_REASONS = ("invalid_email", "invalid_country", "field_too_long")
+
+
+@dataclass(frozen=True, slots=True)
+class ValidRow:
+    line: int
+    fields: dict  # Prospect fields, non-empty values only
+    e164: str
+    raw: str
+    region: str
+    number_type: str
+    time_zone: str
+    time_zone_candidates: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class RejectedRow:
+    line: int
+    cells: list
+    reason: str
+    message: str
+
+
+_config: dict = {}
+
+
+def configure(columns: dict[int, str], default_country: str) -> None:
+    """Set the column mapping once per process (a pool initializer), not once per chunk."""
+    _config["columns"] = columns
+    _config["default_country"] = (default_country or "").upper()
+
+
+def _norm(text: str) -> str:
+    import unicodedata
+
+    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
+    return " ".join(_NON_ALNUM.sub(" ", text).split())
+
+
+def _country(value: str) -> str | None:
+    value = value.strip()
+    if not value:
+        return ""
+    if len(value) == 2 and value.isalpha():
+        return value.upper()
+    return COUNTRY_NAMES.get(_norm(value))
+
+
+def validate_row(
+    line: int, cells: list, columns: dict[int, str], default_country: str
+) -> ValidRow | RejectedRow:
+    values: dict[str, str] = {}
+    for index, field in columns.items():
+        if index < len(cells):
+            cell = cells[index]
+            if cell:
+                cell = cell.strip()
+                if cell:
+                    values[field] = cell
+    raw = values.pop("phone", "")
+    country = _country(values.pop("country", ""))
+    if country is None:
+        return RejectedRow(line, cells, "invalid_country", "country is not a known country name or ISO code")
+    country = country or default_country
+    postcode = values.get("postcode", "")
+    region = values.get("region", "")
+    number = normalise_number(
+        raw, default_region=country or None, postcode=postcode, region=region, country=country
+    )
+    if isinstance(number, NumberRejection):
+        return RejectedRow(line, cells, number.reason, number.message)
+    if not country:
+        country = COUNTRY_OF_REGION.get(number.region, number.region)
+    fields: dict = {"country": country}
+    for field, value in values.items():
+        if field in MAX_LENGTHS and len(value) > MAX_LENGTHS[field]:
+            return RejectedRow(
+                line, cells, "field_too_long", f"{field} is longer than {MAX_LENGTHS[field]} characters"
+            )
+        if field == "email":
+            if not _EMAIL.match(value):
+                return RejectedRow(line, cells, "invalid_email", f"{value!r} is not an e-mail address")
+            fields["email"] = value.lower()
+        elif field == "language":
+            code = value.lower() if len(value) == 2 else LANGUAGE_NAMES.get(_norm(value), "")
+            if code:
+                fields["language"] = code
+        elif field == "is_customer":
+            if _norm(value) in TRUE_WORDS or value.lower() in TRUE_WORDS:
+                fields["is_customer"] = True
+        elif field == "tags":
+            tags = [t.strip() for t in re.split(r"[,;|]", value) if t.strip()]
+            if tags:
+                fields["tags"] = tags
+        else:
+            fields[field] = value
+    if "language" not in fields and country in DEFAULT_LANGUAGE:
+        fields["language"] = DEFAULT_LANGUAGE[country]
+    if "region" not in fields:
+        derived = derive_region(country, postcode)
+        if derived:
+            fields["region"] = derived
+    return ValidRow(
+        line=line,
+        fields=fields,
+        e164=number.e164,
+        raw=raw[:64],
+        region=number.region,
+        number_type=number.number_type,
+        time_zone=number.time_zone,
+        time_zone_candidates=number.time_zone_candidates,
+    )
+
+
+def validate_chunk(chunk: list[tuple[int, list]]) -> list[ValidRow | RejectedRow]:
+    columns, default_country = _config["columns"], _config["default_country"]
+    return [validate_row(line, cells, columns, default_country) for line, cells in chunk]
