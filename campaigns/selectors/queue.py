@@ -1,0 +1,180 @@
+"""Why a floor's queue hands out nothing, and when it next will (DOMAIN.md §5: "an empty hopper
+silently stops dialling and nobody can see why").
+
+Counts come from one aggregate over the floor's leads, plus the reasons the hand-over check gave
+for the candidates it held back during the same request.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime
+
+from django.db.models import Count, Min, Q
+
+from campaigns.models import Campaign, Floor, Lead, Lease
+
+HANDOVER_STATES = (Lead.State.PENDING, Lead.State.CALLBACK_DUE)
+
+MESSAGES = {
+    "no_running_campaign": "No campaign with leads on this floor is running.",
+    "nothing_pending": "Every lead of this floor's running campaigns is done or suppressed.",
+    "all_leased": "Every callable lead is held by a live lease.",
+    "not_due_yet": "The remaining leads are waiting for their retry or callback time.",
+    "held_at_handover": "The leads due now failed the callability check at hand-over.",
+    "busy": "Other requests are handing out the remaining leads right now; retry.",
+}
+
+
+def explain_empty_queue(
+    *,
+    floor: Floor,
+    at: datetime,
+    campaign: Campaign | None = None,
+    refused: Counter | None = None,
+    refused_next_at: datetime | None = None,
+) -> dict:
+    """{"reason", "message", "counts": {reason: n}, "next_callable_at"} for an empty answer.
+
+    `counts` holds the queue states (no_running_campaign, all_leased, not_due_yet, done,
+    suppressed) and, for leads checked during the request, the callability reason codes
+    (outside_hours, suppressed, frequency_cap, holiday, …). `next_callable_at` is the earliest
+    instant something may become callable: a retry or callback time, a window opening, or the
+    expiry of a live lease.
+    """
+    leads = Lead.objects.filter(floor=floor)
+    if campaign is not None:
+        leads = leads.filter(campaign=campaign)
+    running = Q(campaign__status=Campaign.Status.RUNNING)
+    waiting = Q(state__in=HANDOVER_STATES)
+    due = Q(next_call_at__isnull=True) | Q(next_call_at__lte=at)
+    agg = leads.aggregate(
+        no_running_campaign=Count("id", filter=waiting & ~running),
+        all_leased=Count("id", filter=running & Q(state=Lead.State.LEASED)),
+        not_due_yet=Count("id", filter=running & waiting & Q(next_call_at__gt=at)),
+        next_due_at=Min("next_call_at", filter=running & waiting & Q(next_call_at__gt=at)),
+        due_now=Count("id", filter=running & waiting & due & Q(lease__isnull=True)),
+        done=Count("id", filter=running & Q(state=Lead.State.DONE)),
+        suppressed_leads=Count("id", filter=running & Q(state=Lead.State.SUPPRESSED)),
+    )
+    next_lease_end = (
+        Lease.objects.filter(
+            floor=floor, released_at__isnull=True, expires_at__gt=at, leased_count__gt=0
+        ).aggregate(m=Min("expires_at"))["m"]
+        if agg["all_leased"]
+        else None
+    )
+    counts = {
+        "no_running_campaign": agg["no_running_campaign"],
+        "all_leased": agg["all_leased"],
+        "not_due_yet": agg["not_due_yet"],
+        "done": agg["done"],
+        "suppressed_leads": agg["suppressed_leads"],
+    }
+    checked = dict(sorted((refused or Counter()).items()))
+    counts.update({f"checked:{reason}": n for reason, n in checked.items()})
+
+    if refused:
+        reason = "held_at_handover"
+    elif agg["due_now"]:
+        reason = "busy"
+    elif agg["all_leased"]:
+        reason = "all_leased"
+    elif agg["not_due_yet"]:
+        reason = "not_due_yet"
+    elif agg["no_running_campaign"]:
+        reason = "no_running_campaign"
+    else:
+        reason = "nothing_pending"
+    candidates = [t for t in (refused_next_at, agg["next_due_at"], next_lease_end) if t is not None]
+    message = MESSAGES[reason]
+    if checked:
+        message += " Reasons: " + ", ".join(f"{r} ({n})" for r, n in checked.items()) + "."
+    return {
+        "reason": reason,
+        "message": message,
+        "counts": counts,
+        "next_callable_at": min(candidates) if candidates else None,
+    }
+
+
+def _window_end(decision) -> datetime | None:
+    """End of the calling window the lead was handed out in, from the decision's details."""
+    if decision is None:
+        return None
+    details = decision.details or {}
+    for key in ("window_ends_at", "window_end", "callable_until"):
+        value = details.get(key)
+        if value is not None:
+            return value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    return None
+
+
+def lease_items(*, outcome, at: datetime) -> list[dict]:
+    """What a dialler needs per leased lead: number, callee zone and window end, the minimal
+    prospect fields, the recording notice to play, a short history, the callback if any.
+
+    Constant number of queries: notices per campaign, outcome codes and callback agents in bulk.
+    """
+    from campaigns.models import Agent, OutcomeCode
+    from campaigns.selectors.notices import resolve_notices
+
+    leads = outcome.leads
+    by_campaign: dict[int, list] = {}
+    for lead in leads:
+        by_campaign.setdefault(lead.campaign_id, []).append(lead)
+    notices: dict[tuple[int, int], object] = {}
+    for campaign_id, group in by_campaign.items():
+        resolved = resolve_notices(
+            campaign=group[0].campaign, prospects=[lead.prospect for lead in group], at=at
+        )
+        for lead in group:
+            notices[(campaign_id, lead.prospect_id)] = resolved.get(lead.prospect_id)
+    codes = dict(
+        OutcomeCode.objects.filter(
+            pk__in={lead.last_outcome_id for lead in leads if lead.last_outcome_id}
+        ).values_list("pk", "code")
+    )
+    agents = dict(
+        Agent.objects.filter(
+            pk__in={lead.callback_agent_id for lead in leads if lead.callback_agent_id}
+        ).values_list("pk", "code")
+    )
+    items = []
+    for lead in leads:
+        number, prospect, campaign = lead.phone_number, lead.prospect, lead.campaign
+        notice = notices.get((lead.campaign_id, lead.prospect_id))
+        items.append(
+            {
+                "lead": lead.pk,
+                "campaign": {"id": campaign.pk, "name": campaign.name, "kind": campaign.kind},
+                "e164": number.e164,
+                "time_zone": number.time_zone,
+                "time_zone_candidates": number.time_zone_candidates or [number.time_zone],
+                "window_ends_at": _window_end(outcome.decisions.get(number.pk)),
+                "first_name": prospect.first_name,
+                "last_name": prospect.last_name,
+                "language": prospect.language,
+                "priority": lead.priority,
+                "notice": (
+                    {
+                        "id": notice.pk,
+                        "country": notice.country,
+                        "language": notice.language,
+                        "version": notice.version,
+                        "mode": notice.mode,
+                        "text": notice.text,
+                        "audio": notice.audio.url if notice.audio else "",
+                    }
+                    if notice is not None
+                    else None
+                ),
+                "history": {"attempts": lead.attempts, "last_outcome": codes.get(lead.last_outcome_id)},
+                "callback": (
+                    {"at": lead.callback_at, "agent_code": agents.get(lead.callback_agent_id)}
+                    if lead.callback_at
+                    else None
+                ),
+            }
+        )
+    return items

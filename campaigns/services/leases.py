@@ -1,0 +1,373 @@
+"""Leases: the exclusive, time-limited hand-over of leads to one dialler (DOMAIN.md §6 promises 1–2).
+
+Exclusivity rests on two things. On PostgreSQL the candidates are read with
+`SELECT … FOR UPDATE SKIP LOCKED` inside the lease transaction, so concurrent requests each lock a
+disjoint set without waiting. On SQLite (which ignores FOR UPDATE) every transaction is IMMEDIATE
+(see config/settings/base.py), so lease requests serialise on the write lock. In both cases the
+claim itself is a conditional UPDATE (`lease IS NULL AND state IN (pending, callback_due)`) whose
+row count is checked: never read-then-write.
+
+Every lead is checked with the full callability decision at the instant of hand-over (suppression,
+consent, window, holiday, frequency, quiet period), callbacks and retries included. A lead that
+fails is not handed out and its `next_call_at` moves to the decision's next callable instant, so it
+leaves the queue until then instead of being re-checked by every request (the "stale hopper").
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Case, F, Q, Value, When
+
+from campaigns.models import Campaign, DiallerIntegration, Floor, Lead, Lease
+from campaigns.selectors.callability import STATIC_REASONS, Decision, callability_many
+from contacts.services.audit import audit
+
+MIN_LEASE_SIZE = 1
+MAX_LEASE_SIZE = 500
+DEFAULT_TTL = timedelta(minutes=5)
+# Long enough for a predictive dialler to work a batch, short enough that a crashed dialler's
+# leads come back within one agent break.
+MIN_TTL = timedelta(seconds=30)
+MAX_TTL = timedelta(minutes=30)
+# Candidates read per lease request at most, as a multiple of the size asked: bounds the work one
+# request does when most of the queue fails the hand-over check (e.g. 13:00–14:00 in France).
+MAX_CHECK_FACTOR = 4
+HANDOVER_STATES = (Lead.State.PENDING, Lead.State.CALLBACK_DUE)
+# A failing lead whose decision gives no next instant, or one in the past, is looked at again
+# after this delay rather than at every request.
+RECHECK_DELAY = timedelta(minutes=15)
+
+
+class LeaseError(ValueError):
+    """Bad request to a lease service; `field` names the input at fault."""
+
+    def __init__(self, message: str, *, field: str = "non_field_errors"):
+        super().__init__(message)
+        self.field = field
+
+
+class LeaseForbidden(LeaseError):
+    """The floor or lease is not this dialler's."""
+
+
+class LeaseNotFound(LeaseError):
+    pass
+
+
+class LeaseClosed(LeaseError):
+    """The lease has expired or was released."""
+
+
+@dataclass
+class LeaseOutcome:
+    lease: Lease | None
+    leads: list[Lead]
+    # phone_number_id → the decision that let each handed-out lead go (window end, zone).
+    decisions: dict[int, Decision] = field(default_factory=dict)
+    # Why candidates checked during this request were held back, and when the first becomes callable.
+    refused: Counter = field(default_factory=Counter)
+    refused_next_at: datetime | None = None
+    running_campaign_ids: list[int] = field(default_factory=list)
+
+
+def clamp_ttl(ttl: timedelta | None) -> timedelta:
+    if ttl is None:
+        return DEFAULT_TTL
+    if ttl < MIN_TTL or ttl > MAX_TTL:
+        raise LeaseError(
+            f"ttl_seconds: must be between {int(MIN_TTL.total_seconds())} and "
+            f"{int(MAX_TTL.total_seconds())}.",
+            field="ttl_seconds",
+        )
+    return ttl
+
+
+def _check_floor(integration: DiallerIntegration, floor: Floor) -> None:
+    if integration.revoked_at is not None:
+        raise LeaseForbidden("This dialler credential has been revoked.")
+    if not integration.floors.filter(pk=floor.pk).exists():
+        raise LeaseForbidden("floor: this dialler is not scoped to that floor.", field="floor")
+
+
+def lease_leads(
+    *,
+    integration: DiallerIntegration,
+    floor: Floor,
+    size: int,
+    now: datetime,
+    ttl: timedelta | None = None,
+    campaign: Campaign | None = None,
+    actor: Any = None,
+) -> LeaseOutcome:
+    """Hand up to `size` callable leads of `floor` (optionally one campaign) to `integration`.
+
+    Order: due callbacks first, then higher priority, then the longest-waiting. Leads of campaigns
+    not running are never handed out. Returns an outcome with no lease when nothing could be
+    handed out (`campaigns.selectors.queue.explain_empty_queue` says why).
+    """
+    if not (MIN_LEASE_SIZE <= size <= MAX_LEASE_SIZE):
+        raise LeaseError(f"size: must be between {MIN_LEASE_SIZE} and {MAX_LEASE_SIZE}.", field="size")
+    ttl = clamp_ttl(ttl)
+    _check_floor(integration, floor)
+    if campaign is not None and campaign.status != Campaign.Status.RUNNING:
+        return LeaseOutcome(lease=None, leads=[])
+    # Embedded mode has no beat: expired leases are swept by the requests themselves.
+    expire_leases(now=now)
+
+    running = Campaign.objects.filter(status=Campaign.Status.RUNNING)
+    if campaign is not None:
+        running = running.filter(pk=campaign.pk)
+    campaigns = {c.pk: c for c in running}
+    outcome = LeaseOutcome(lease=None, leads=[], running_campaign_ids=sorted(campaigns))
+    if not campaigns:
+        return outcome
+
+    with transaction.atomic():
+        taken: list[Lead] = []
+        checked = 0
+        budget = size * MAX_CHECK_FACTOR
+        while len(taken) < size and checked < budget:
+            want = size - len(taken)
+            # After a first pass with refusals, read wider so one request still fills its batch.
+            fetch = want if checked == 0 else min(want * 2, budget - checked)
+            candidates = _candidates(
+                floor=floor,
+                campaign_ids=list(campaigns),
+                now=now,
+                limit=fetch,
+                exclude=[lead.pk for lead in taken],
+            )
+            if not candidates:
+                break
+            checked += len(candidates)
+            passed, held = _check_at_handover(candidates, campaigns=campaigns, now=now, outcome=outcome)
+            taken.extend(passed)
+            if held:
+                Lead.objects.bulk_update(held, ["state", "next_call_at", "done_reason"])
+            if len(candidates) < fetch:
+                break
+        if not taken:
+            return outcome
+
+        lease = Lease.objects.create(
+            integration=integration,
+            floor=floor,
+            campaign=campaign,
+            created_at=now,
+            expires_at=now + ttl,
+            requested_size=size,
+        )
+        ids = [lead.pk for lead in taken]
+        claimed = Lead.objects.filter(pk__in=ids, lease__isnull=True, state__in=HANDOVER_STATES).update(
+            state=Lead.State.LEASED, lease=lease, last_lease=lease
+        )
+        if claimed != len(ids):
+            # Only possible on a backend that neither locks rows nor serialises writers: keep
+            # exactly the rows this UPDATE claimed.
+            mine = set(Lead.objects.filter(lease=lease).values_list("pk", flat=True))
+            taken = [lead for lead in taken if lead.pk in mine]
+        for lead in taken:
+            lead.state, lead.lease, lead.last_lease = Lead.State.LEASED, lease, lease
+        lease.leased_count = len(taken)
+        Lease.objects.filter(pk=lease.pk).update(leased_count=len(taken))
+        # Bulk access to personal data must be attributable to a key (DOMAIN.md promise 8).
+        audit(
+            actor,
+            "campaigns.leads.leased",
+            lease,
+            {
+                "count": len(taken),
+                "floor": floor.code,
+                "campaign": campaign.pk if campaign else None,
+                "lead_ids": [lead.pk for lead in taken],
+                "expires_at": lease.expires_at.isoformat(),
+            },
+            at=now,
+        )
+    outcome.lease = lease
+    outcome.leads = taken
+    return outcome
+
+
+def _candidates(
+    *, floor: Floor, campaign_ids: list[int], now: datetime, limit: int, exclude: list[int]
+) -> list[Lead]:
+    """Lock up to `limit` unleased, due leads of the floor: due callbacks first, then the rest.
+
+    `of=("self",)` locks only the lead rows: locking the joined campaign row would make every
+    concurrent request skip every lead of that campaign.
+    """
+    base = (
+        Lead.objects.filter(floor=floor, campaign_id__in=campaign_ids, lease__isnull=True)
+        .filter(Q(next_call_at__isnull=True) | Q(next_call_at__lte=now))
+        .select_related("phone_number", "prospect")
+        .order_by("-priority", F("next_call_at").asc(nulls_first=True), "id")
+        .select_for_update(skip_locked=True, of=("self",))
+    )
+    if exclude:  # this request's own picks: still unclaimed, and our own locks are not skipped
+        base = base.exclude(pk__in=exclude)
+    found = list(base.filter(state=Lead.State.CALLBACK_DUE)[:limit])
+    if len(found) < limit:
+        found += list(base.filter(state=Lead.State.PENDING)[: limit - len(found)])
+    return found
+
+
+def _check_at_handover(
+    candidates: list[Lead], *, campaigns: dict[int, Campaign], now: datetime, outcome: LeaseOutcome
+) -> tuple[list[Lead], list[Lead]]:
+    """Split candidates into those callable now and those held back (updated in memory)."""
+    by_campaign: dict[int, list[Lead]] = {}
+    for lead in candidates:
+        by_campaign.setdefault(lead.campaign_id, []).append(lead)
+    passed: list[Lead] = []
+    held: list[Lead] = []
+    for campaign_id, leads in by_campaign.items():
+        decisions = callability_many(
+            numbers=[lead.phone_number for lead in leads], campaign=campaigns[campaign_id], at=now
+        )
+        for lead in leads:
+            lead.campaign = campaigns[campaign_id]
+            decision = decisions.get(lead.phone_number_id)
+            if decision is not None and decision.callable:
+                outcome.decisions[lead.phone_number_id] = decision
+                passed.append(lead)
+                continue
+            reasons = tuple(decision.reasons) if decision is not None else ("no_decision",)
+            for reason in reasons or ("not_callable",):
+                outcome.refused[reason] += 1
+            next_at = decision.next_callable_at if decision is not None else None
+            if next_at is None and any(_is_static(r) for r in reasons):
+                # Cannot become callable on its own (objection, no consent, invalid number): it
+                # leaves the queue; a rebuild or a manager brings it back if that changes.
+                lead.state = Lead.State.SUPPRESSED
+                lead.done_reason = reasons[0][:30]
+            else:
+                if next_at is None or next_at <= now:
+                    next_at = now + RECHECK_DELAY
+                lead.next_call_at = next_at
+                if outcome.refused_next_at is None or next_at < outcome.refused_next_at:
+                    outcome.refused_next_at = next_at
+            held.append(lead)
+    # Keep the hand-over order of the query (callbacks, priority, waiting time).
+    order = {lead.pk: i for i, lead in enumerate(candidates)}
+    passed.sort(key=lambda lead: order[lead.pk])
+    return passed, held
+
+
+def _is_static(reason: str) -> bool:
+    return reason.split(":", 1)[0] in STATIC_REASONS
+
+
+def _return_leads(*, lease_ids: list, lead_ids: list[int] | None = None) -> int:
+    """Put a lease's unreported leads back in the queue, as callbacks if they were callbacks."""
+    leads = Lead.objects.filter(lease_id__in=lease_ids, state=Lead.State.LEASED)
+    if lead_ids is not None:
+        leads = leads.filter(pk__in=lead_ids)
+    return leads.update(
+        lease=None,
+        state=Case(
+            When(callback_at__isnull=False, then=Value(Lead.State.CALLBACK_DUE)),
+            default=Value(Lead.State.PENDING),
+        ),
+    )
+
+
+def expire_leases(*, now: datetime, batch_size: int = 200) -> int:
+    """End every live lease past its expiry and return its unreported leads; returns leads returned.
+
+    Idempotent and safe to run concurrently (beat and every lease request): leases are claimed with
+    SKIP LOCKED and ended with a conditional update.
+    """
+    returned = 0
+    while True:
+        with transaction.atomic():
+            ids = list(
+                Lease.objects.filter(released_at__isnull=True, expires_at__lte=now)
+                .order_by("expires_at")
+                .select_for_update(skip_locked=True)
+                .values_list("pk", flat=True)[:batch_size]
+            )
+            if not ids:
+                return returned
+            ended = list(
+                Lease.objects.filter(pk__in=ids, released_at__isnull=True, expires_at__lte=now).values_list(
+                    "pk", flat=True
+                )
+            )
+            Lease.objects.filter(pk__in=ended, released_at__isnull=True).update(
+                released_at=now, end_reason=Lease.EndReason.EXPIRED
+            )
+            count = _return_leads(lease_ids=ended)
+            returned += count
+            if count:
+                audit(
+                    None,
+                    "campaigns.leases.expired",
+                    None,
+                    {"leases": [str(pk) for pk in ended], "leads_returned": count},
+                    at=now,
+                )
+        if len(ids) < batch_size:
+            return returned
+
+
+def _own_live_lease(*, integration: DiallerIntegration, lease_id, now: datetime) -> Lease:
+    lease = Lease.objects.filter(pk=lease_id, integration=integration).first()
+    if lease is None:
+        raise LeaseNotFound("lease: no such lease for this dialler.", field="lease")
+    if lease.released_at is not None or lease.expires_at <= now:
+        raise LeaseClosed(
+            f"lease: this lease ended at {(lease.released_at or lease.expires_at).isoformat()}.",
+            field="lease",
+        )
+    return lease
+
+
+def extend_lease(
+    *, integration: DiallerIntegration, lease_id, now: datetime, ttl: timedelta | None = None
+) -> Lease:
+    """Heartbeat: push a live lease's expiry to now + ttl (conditional update, so it cannot revive
+    a lease the expiry sweep has already ended)."""
+    ttl = clamp_ttl(ttl)
+    with transaction.atomic():
+        updated = Lease.objects.filter(
+            pk=lease_id, integration=integration, released_at__isnull=True, expires_at__gt=now
+        ).update(expires_at=now + ttl)
+        if updated != 1:
+            _own_live_lease(integration=integration, lease_id=lease_id, now=now)
+            raise LeaseClosed("lease: this lease has ended.", field="lease")  # pragma: no cover (raced)
+        return Lease.objects.get(pk=lease_id)
+
+
+def release_lease(
+    *,
+    integration: DiallerIntegration,
+    lease_id,
+    now: datetime,
+    lead_ids: list[int] | None = None,
+    actor: Any = None,
+) -> int:
+    """Return unused leads to the queue: the listed ones (the lease stays live), or all unreported
+    leads and end the lease. Returns how many leads went back."""
+    with transaction.atomic():
+        lease = _own_live_lease(integration=integration, lease_id=lease_id, now=now)
+        if lead_ids is None:
+            ended = Lease.objects.filter(pk=lease.pk, released_at__isnull=True).update(
+                released_at=now, end_reason=Lease.EndReason.RELEASED
+            )
+            if ended != 1:  # pragma: no cover (raced with the sweep)
+                raise LeaseClosed("lease: this lease has ended.", field="lease")
+        count = _return_leads(lease_ids=[lease.pk], lead_ids=lead_ids)
+        audit(
+            actor,
+            "campaigns.lease.released",
+            lease,
+            {"leads_returned": count, "whole_lease": lead_ids is None},
+            at=now,
+        )
+        return count

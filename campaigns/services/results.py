@@ -1,0 +1,565 @@
+"""Call results: what a dialler or an agent reports, and the rule that moves the lead on.
+
+- Idempotent on the dialler's own call id (unique per integration, a database constraint): the
+  same result posted twice is recorded once and answered "duplicate" (DOMAIN.md promise 4).
+- Per item: one bad item is rejected with its reason and does not reject the others.
+- A do-not-call outcome or an objection (GDPR art. 21) suppresses the number inside the same
+  transaction, so the suppression exists before the response is sent (promise 3).
+- Every recorded attempt is an Attempt row with advertiser, prospect, number and start time: the
+  frequency caps (FR: 4 calls or attempts per 30 days per advertiser) count them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Count
+
+from campaigns.models import (
+    Agent,
+    Attempt,
+    Campaign,
+    DiallerIntegration,
+    Lead,
+    Lease,
+    OutcomeCode,
+    RecordingNotice,
+)
+from campaigns.services.callbacks import CallbackError, validate_callback
+from campaigns.services.notices import notice_proof_fields
+from campaigns.services.recordings import RecordingRefused, attach_recording
+from contacts.models import Prospect, Suppression
+from contacts.services.audit import audit
+from contacts.services.suppression import suppress_number
+
+MAX_RESULTS_PER_REQUEST = 500
+DEFAULT_RETRY_DELAY = timedelta(hours=1)
+
+CREATED = "created"
+DUPLICATE = "duplicate"
+REJECTED = "rejected"
+
+# Outcome category → why a FINAL outcome closes the lead (Lead.done_reason).
+DONE_REASONS = {
+    OutcomeCode.Category.SUCCESS: "success",
+    OutcomeCode.Category.REFUSAL: "final_refusal",
+    OutcomeCode.Category.DO_NOT_CALL: "do_not_call",
+    OutcomeCode.Category.WRONG_NUMBER: "wrong_number",
+    OutcomeCode.Category.CONTACT: "final_contact",
+    OutcomeCode.Category.NO_CONTACT: "final_no_contact",
+    OutcomeCode.Category.CALLBACK: "final_contact",
+}
+APPOINTMENT_FIELDS = ("dealer", "at", "model")
+
+
+class ResultError(ValueError):
+    """An item that cannot be recorded; `reason` is a stable code, the message says why."""
+
+    def __init__(self, reason: str, message: str):
+        super().__init__(message)
+        self.reason = reason
+
+
+@dataclass
+class ItemStatus:
+    index: int
+    call_id: str
+    status: str
+    attempt: int | None = None
+    reason: str = ""
+    detail: str = ""
+    suppressed: bool = False
+    recording: str = ""
+
+    def as_dict(self) -> dict:
+        return {
+            "index": self.index,
+            "call_id": self.call_id,
+            "status": self.status,
+            "attempt": self.attempt,
+            "reason": self.reason,
+            "detail": self.detail,
+            "suppressed": self.suppressed,
+            "recording": self.recording,
+        }
+
+
+def suppression_reason(*, outcome: OutcomeCode, objection: bool) -> str | None:
+    """The Suppression.Reason an outcome writes, or None."""
+    if objection:
+        return Suppression.Reason.OBJECTION
+    if outcome.category == OutcomeCode.Category.DO_NOT_CALL:
+        return Suppression.Reason.DO_NOT_CALL
+    if outcome.action == OutcomeCode.Action.SUPPRESS:
+        if outcome.category == OutcomeCode.Category.WRONG_NUMBER:
+            return Suppression.Reason.WRONG_NUMBER
+        if outcome.category == OutcomeCode.Category.REFUSAL:
+            return Suppression.Reason.OBJECTION
+        return Suppression.Reason.DO_NOT_CALL
+    return None
+
+
+def apply_outcome(
+    *,
+    lead: Lead,
+    outcome: OutcomeCode,
+    campaign: Campaign,
+    attempt_at: datetime,
+    callback_at: datetime | None,
+    callback_agent: Agent | None,
+    same_outcome_count: int,
+    suppressed_reason: str | None,
+    counted: bool = True,
+) -> None:
+    """Move `lead` (in memory) by the outcome's rule. `same_outcome_count` includes this attempt.
+
+    - suppressing outcomes and objections: done (do_not_call / wrong_number);
+    - callback: callback due at the asked time, for one agent or the floor; the hand-over check
+      still applies then (a callback asked for 13:30 in Paris waits until 14:00);
+    - final: done, with the category as the reason;
+    - retry: pending again after the outcome's delay, unless the campaign's attempts or the
+      outcome's retries are used up (done: attempts_exhausted).
+    """
+    if counted:
+        lead.attempts += 1
+    lead.last_outcome = outcome
+    lead.lease = None
+    lead.callback_at = None
+    lead.callback_agent = None
+    lead.done_reason = ""
+    if suppressed_reason is not None:
+        lead.state = Lead.State.DONE
+        lead.done_reason = (
+            "wrong_number" if suppressed_reason == Suppression.Reason.WRONG_NUMBER else "do_not_call"
+        )
+        lead.next_call_at = None
+    elif outcome.action == OutcomeCode.Action.CALLBACK:
+        lead.state = Lead.State.CALLBACK_DUE
+        lead.callback_at = callback_at
+        lead.callback_agent = callback_agent
+        lead.next_call_at = callback_at
+    elif outcome.action == OutcomeCode.Action.FINAL:
+        lead.state = Lead.State.DONE
+        lead.done_reason = DONE_REASONS.get(outcome.category, "final")
+        lead.next_call_at = None
+    else:
+        exhausted = lead.attempts >= campaign.max_attempts or (
+            outcome.max_retries is not None and same_outcome_count > outcome.max_retries
+        )
+        if exhausted:
+            lead.state = Lead.State.DONE
+            lead.done_reason = "attempts_exhausted"
+            lead.next_call_at = None
+        else:
+            delay = (
+                timedelta(minutes=outcome.retry_after_minutes)
+                if outcome.retry_after_minutes is not None
+                else DEFAULT_RETRY_DELAY
+            )
+            lead.state = Lead.State.PENDING
+            lead.next_call_at = attempt_at + delay
+
+
+def validate_appointment(
+    *, campaign: Campaign, outcome: OutcomeCode, appointment: dict | None
+) -> dict | None:
+    """Test-drive campaigns: a success carries the appointment (dealer, date and time, model)."""
+    if appointment in (None, {}):
+        if campaign.kind == Campaign.Kind.TEST_DRIVE and outcome.category == OutcomeCode.Category.SUCCESS:
+            raise ResultError(
+                "appointment_required",
+                "appointment: a test drive booked needs the dealer, the date and time, and the model.",
+            )
+        return None
+    if campaign.kind != Campaign.Kind.TEST_DRIVE:
+        raise ResultError("appointment_not_allowed", "appointment: only test-drive campaigns book one.")
+    missing = [f for f in APPOINTMENT_FIELDS if not appointment.get(f)]
+    if missing:
+        raise ResultError("appointment_incomplete", f"appointment: missing {', '.join(missing)}.")
+    at = appointment["at"]
+    if isinstance(at, str):
+        try:
+            at = dt.datetime.fromisoformat(at)
+        except ValueError:
+            raise ResultError(
+                "appointment_incomplete", "appointment.at: not an ISO 8601 date-time."
+            ) from None
+    if at.tzinfo is None:
+        raise ResultError("appointment_incomplete", "appointment.at: give a time zone offset.")
+    return {"dealer": str(appointment["dealer"]), "at": at.isoformat(), "model": str(appointment["model"])}
+
+
+def record_results(
+    *, integration: DiallerIntegration, items: list[tuple[int, dict]], now: datetime, actor: Any = None
+) -> list[ItemStatus]:
+    """Record a dialler's results. `items` are (index in the request, validated item) pairs.
+
+    One transaction; retried once if a concurrent post of the same call id won the race, which
+    the retry then reports as a duplicate.
+    """
+    if len(items) > MAX_RESULTS_PER_REQUEST:
+        raise ResultError("too_many", f"results: at most {MAX_RESULTS_PER_REQUEST} per request.")
+    for attempt_no in range(2):
+        try:
+            with transaction.atomic():
+                return _record_results(integration=integration, items=items, now=now, actor=actor)
+        except IntegrityError:
+            if attempt_no == 1:
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _record_results(
+    *, integration: DiallerIntegration, items: list[tuple[int, dict]], now: datetime, actor: Any
+) -> list[ItemStatus]:
+    statuses: dict[int, ItemStatus] = {}
+    call_ids = [item["call_id"] for _, item in items]
+    known = dict(
+        Attempt.objects.filter(integration=integration, call_id__in=call_ids).values_list("call_id", "pk")
+    )
+    lead_ids = sorted({item["lead"] for _, item in items})
+    # Lock the batch's leads in id order (no deadlock between two posts) so an agent's correction
+    # or another post cannot move them under us.
+    leads = {
+        lead.pk: lead
+        for lead in Lead.objects.select_for_update(of=("self",))
+        .select_related("campaign", "phone_number")
+        .filter(pk__in=lead_ids)
+        .order_by("pk")
+    }
+    lease_ids = {item["lease"] for _, item in items}
+    leases = {lease.pk: lease for lease in Lease.objects.filter(pk__in=lease_ids, integration=integration)}
+    campaign_ids = {lead.campaign_id for lead in leads.values()}
+    outcomes = {
+        (o.campaign_id, o.code): o
+        for o in OutcomeCode.objects.filter(
+            campaign_id__in=campaign_ids, code__in={item["outcome"] for _, item in items}
+        )
+    }
+    floor_ids = {lead.floor_id for lead in leads.values()}
+    agent_codes = {item.get("agent_code") for _, item in items if item.get("agent_code")}
+    agents = {
+        (a.floor_id, a.code): a for a in Agent.objects.filter(floor_id__in=floor_ids, code__in=agent_codes)
+    }
+    notice_ids = {item["notice"] for _, item in items if item.get("notice")}
+    notices = RecordingNotice.objects.in_bulk(notice_ids) if notice_ids else {}
+
+    seen_in_request: set[str] = set()
+    accepted: list[tuple[int, dict, Lead, OutcomeCode, Agent | None, dict | None]] = []
+    for index, item in items:
+        call_id = item["call_id"]
+        if call_id in known or call_id in seen_in_request:
+            statuses[index] = ItemStatus(index, call_id, DUPLICATE, attempt=known.get(call_id))
+            continue
+        try:
+            lead, outcome, callback_agent, appointment = _check_item(
+                item,
+                integration=integration,
+                leads=leads,
+                leases=leases,
+                outcomes=outcomes,
+                agents=agents,
+                notices=notices,
+            )
+        except ResultError as exc:
+            statuses[index] = ItemStatus(index, call_id, REJECTED, reason=exc.reason, detail=str(exc))
+            continue
+        seen_in_request.add(call_id)
+        accepted.append((index, item, lead, outcome, callback_agent, appointment))
+
+    if accepted:
+        _write_attempts(accepted, integration=integration, statuses=statuses, now=now, actor=actor)
+        audit(
+            actor,
+            "campaigns.results.recorded",
+            integration,
+            {"created": len(accepted), "items": len(items)},
+            at=now,
+        )
+    return [statuses[index] for index, _ in items]
+
+
+def _check_item(item, *, integration, leads, leases, outcomes, agents, notices):
+    lead = leads.get(item["lead"])
+    lease = leases.get(item["lease"])
+    if lead is None or lease is None or lead.last_lease_id != lease.pk:
+        # A lead this dialler never leased, or one another lease has taken since: the dialler
+        # must not report on it (DOMAIN.md promise 1).
+        raise ResultError("not_leased", f"lead: lead {item['lead']} is not in this dialler's lease.")
+    outcome = outcomes.get((lead.campaign_id, item["outcome"]))
+    if outcome is None:
+        raise ResultError(
+            "unknown_outcome", f"outcome: {item['outcome']!r} is not an outcome code of this campaign."
+        )
+    started, answered, ended = item["started_at"], item.get("answered_at"), item.get("ended_at")
+    if (
+        (answered and answered < started)
+        or (ended and ended < started)
+        or (answered and ended and ended < answered)
+    ):
+        raise ResultError("bad_times", "started_at ≤ answered_at ≤ ended_at is required.")
+    callback_agent = None
+    if outcome.action == OutcomeCode.Action.CALLBACK:
+        if item.get("callback_personal"):
+            callback_agent = agents.get((lead.floor_id, item.get("agent_code")))
+            if callback_agent is None:
+                raise ResultError(
+                    "unknown_agent", "agent_code: a personal callback needs an agent of the lead's floor."
+                )
+        try:
+            validate_callback(campaign=lead.campaign, callback_at=item.get("callback_at"), after=started)
+        except CallbackError as exc:
+            raise ResultError("bad_callback", str(exc)) from None
+    appointment = validate_appointment(
+        campaign=lead.campaign, outcome=outcome, appointment=item.get("appointment")
+    )
+    if item.get("notice") and item["notice"] not in notices:
+        raise ResultError("bad_notice", f"notice: no recording notice {item['notice']}.")
+    try:
+        item["_notice_fields"] = notice_proof_fields(
+            notice=notices.get(item.get("notice")),
+            played=item.get("notice_played"),
+            answer=item.get("notice_answer", ""),
+        )
+    except ValidationError as exc:
+        raise ResultError("bad_notice", "; ".join(exc.messages)) from None
+    return lead, outcome, callback_agent, appointment
+
+
+def _write_attempts(accepted, *, integration, statuses, now, actor) -> None:
+    accepted.sort(key=lambda row: row[1]["started_at"])
+    lead_ids = {row[2].pk for row in accepted}
+    capped = [row[3].pk for row in accepted if row[3].max_retries is not None]
+    prior = _prior_outcome_counts(lead_ids, capped)
+    attempts = []
+    touched: dict[int, Lead] = {}
+    suppressions: list[tuple[int, Lead, str, str]] = []
+    contacts: dict[int, datetime] = {}
+    for index, item, lead, outcome, callback_agent, appointment in accepted:
+        campaign = lead.campaign
+        prior[(lead.pk, outcome.pk)] += 1
+        reason = suppression_reason(outcome=outcome, objection=bool(item.get("objection")))
+        apply_outcome(
+            lead=lead,
+            outcome=outcome,
+            campaign=campaign,
+            attempt_at=item.get("ended_at") or item["started_at"],
+            callback_at=item.get("callback_at"),
+            callback_agent=callback_agent,
+            same_outcome_count=prior[(lead.pk, outcome.pk)],
+            suppressed_reason=reason,
+        )
+        touched[lead.pk] = lead
+        if reason is not None:
+            suppressions.append((index, lead, reason, item["call_id"]))
+        if item.get("answered_at"):
+            contacts[lead.prospect_id] = max(
+                contacts.get(lead.prospect_id, item["answered_at"]), item["answered_at"]
+            )
+        attempts.append(
+            Attempt(
+                lead=lead,
+                campaign_id=lead.campaign_id,
+                advertiser_id=campaign.advertiser_id,
+                prospect_id=lead.prospect_id,
+                phone_number_id=lead.phone_number_id,
+                floor_id=lead.floor_id,
+                lease_id=item["lease"],
+                integration=integration,
+                call_id=item["call_id"],
+                agent_code=item.get("agent_code", ""),
+                outcome=outcome,
+                started_at=item["started_at"],
+                answered_at=item.get("answered_at"),
+                ended_at=item.get("ended_at"),
+                callback_at=item.get("callback_at")
+                if outcome.action == OutcomeCode.Action.CALLBACK
+                else None,
+                note=item.get("note", ""),
+                appointment=appointment,
+                **item["_notice_fields"],
+                objection=bool(item.get("objection")),
+            )
+        )
+    created = Attempt.objects.bulk_create(attempts)
+    by_index = {}
+    for (index, item, *_), attempt in zip(accepted, created, strict=True):
+        statuses[index] = ItemStatus(index, item["call_id"], CREATED, attempt=attempt.pk)
+        by_index[index] = (item, attempt)
+    Lead.objects.bulk_update(
+        list(touched.values()),
+        [
+            "state",
+            "done_reason",
+            "attempts",
+            "next_call_at",
+            "callback_at",
+            "callback_agent",
+            "last_outcome",
+            "lease",
+        ],
+    )
+    # The objection or do-not-call is on the list before the response leaves (promise 3).
+    for index, lead, reason, call_id in suppressions:
+        suppress_number(
+            e164=lead.phone_number.e164,
+            reason=reason,
+            actor=actor,
+            now=now,
+            source=f"call result {integration.name}" if integration else "agent",
+            note=f"call {call_id}, lead {lead.pk}",
+        )
+        statuses[index].suppressed = True
+    if contacts:
+        Prospect.objects.bulk_update(
+            [Prospect(pk=pk, last_contact_at=at) for pk, at in contacts.items()], ["last_contact_at"]
+        )
+    for index, (item, attempt) in by_index.items():
+        if item.get("recording"):
+            # The call happened and is recorded either way; a refused recording (an objection to
+            # recording, DE without a yes) is reported on the item, never kept.
+            try:
+                attach_recording(attempt=attempt, actor=actor, now=now, **item["recording"])
+                statuses[index].recording = "attached"
+            except RecordingRefused as exc:
+                statuses[index].recording = f"refused:{exc.reason}"
+
+
+def _prior_outcome_counts(lead_ids, outcome_ids) -> Counter:
+    """(lead, outcome) → attempts already recorded, for outcomes that cap their retries."""
+    counts: Counter = Counter()
+    if outcome_ids:
+        rows = (
+            Attempt.objects.filter(lead_id__in=lead_ids, outcome_id__in=outcome_ids)
+            .values("lead_id", "outcome_id")
+            .annotate(n=Count("id"))
+        )
+        for row in rows:
+            counts[(row["lead_id"], row["outcome_id"])] = row["n"]
+    return counts
+
+
+def record_agent_outcome(
+    *,
+    agent: Agent,
+    lead: Lead,
+    outcome_code: str,
+    now: datetime,
+    actor: Any = None,
+    attempt: Attempt | None = None,
+    started_at: datetime | None = None,
+    callback_at: datetime | None = None,
+    callback_personal: bool = False,
+    note: str = "",
+    appointment: dict | None = None,
+    objection: bool = False,
+) -> Attempt:
+    """An agent logs what the customer said (a new attempt) or corrects an attempt's outcome.
+
+    A correction does not count as a new attempt; it re-applies the corrected outcome's rule to
+    the lead. The lead must be on the agent's floor (the caller scopes it; checked again here).
+    """
+    with transaction.atomic():
+        lead = (
+            Lead.objects.select_for_update(of=("self",))
+            .select_related("campaign", "phone_number")
+            .get(pk=lead.pk)
+        )
+        if lead.floor_id != agent.floor_id:
+            raise ResultError("not_your_floor", "lead: this lead is not on your floor.")
+        outcome = OutcomeCode.objects.filter(campaign_id=lead.campaign_id, code=outcome_code).first()
+        if outcome is None:
+            raise ResultError(
+                "unknown_outcome", f"outcome: {outcome_code!r} is not an outcome code of this campaign."
+            )
+        if attempt is not None and attempt.lead_id != lead.pk:
+            raise ResultError("bad_attempt", "attempt: that attempt is not one of this lead's.")
+        started = attempt.started_at if attempt is not None else (started_at or now)
+        if outcome.action == OutcomeCode.Action.CALLBACK:
+            try:
+                validate_callback(campaign=lead.campaign, callback_at=callback_at, after=started)
+            except CallbackError as exc:
+                raise ResultError("bad_callback", str(exc)) from None
+        appointment = validate_appointment(campaign=lead.campaign, outcome=outcome, appointment=appointment)
+        reason = suppression_reason(outcome=outcome, objection=objection)
+        same = (
+            Attempt.objects.filter(lead=lead, outcome=outcome)
+            .exclude(pk=getattr(attempt, "pk", None))
+            .count()
+            + 1
+        )
+        apply_outcome(
+            lead=lead,
+            outcome=outcome,
+            campaign=lead.campaign,
+            attempt_at=now if attempt is not None else started,
+            callback_at=callback_at,
+            callback_agent=agent if callback_personal else None,
+            same_outcome_count=same,
+            suppressed_reason=reason,
+            counted=attempt is None,
+        )
+        fields = {
+            "outcome": outcome,
+            "note": note,
+            "appointment": appointment,
+            "objection": objection,
+            "callback_at": callback_at if outcome.action == OutcomeCode.Action.CALLBACK else None,
+        }
+        if attempt is None:
+            attempt = Attempt.objects.create(
+                lead=lead,
+                campaign_id=lead.campaign_id,
+                advertiser_id=lead.campaign.advertiser_id,
+                prospect_id=lead.prospect_id,
+                phone_number_id=lead.phone_number_id,
+                floor_id=lead.floor_id,
+                agent_code=agent.code,
+                started_at=started,
+                **fields,
+            )
+            audit(
+                actor, "campaigns.attempt.logged", attempt, {"outcome": outcome.code, "lead": lead.pk}, at=now
+            )
+        else:
+            before = attempt.outcome.code
+            for name, value in fields.items():
+                setattr(attempt, name, value)
+            attempt.corrected_at = now
+            attempt.save(update_fields=[*fields, "corrected_at"])
+            audit(
+                actor,
+                "campaigns.attempt.corrected",
+                attempt,
+                {"lead": lead.pk, "from": before, "to": outcome.code},
+                at=now,
+            )
+        lead.save(
+            update_fields=[
+                "state",
+                "done_reason",
+                "attempts",
+                "next_call_at",
+                "callback_at",
+                "callback_agent",
+                "last_outcome",
+                "lease",
+                "updated_at",
+            ]
+        )
+        if reason is not None:
+            suppress_number(
+                e164=lead.phone_number.e164,
+                reason=reason,
+                actor=actor,
+                now=now,
+                source=f"agent {agent.code}",
+                note=f"attempt {attempt.pk}, lead {lead.pk}",
+            )
+        return attempt
