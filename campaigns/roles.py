@@ -38,6 +38,13 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "campaigns.view_diallerintegration",
         "campaigns.add_diallerintegration",
         "campaigns.change_diallerintegration",
+        # Issue 7: notices (a change is a new version), retention, playback (audited), reports.
+        *_crud("recordingnotice", "campaigns"),
+        *_crud("campaignrecordingpolicy", "campaigns"),
+        "campaigns.view_recording",
+        "campaigns.delete_recording",
+        "campaigns.play_recording",
+        "campaigns.view_recording_report",
     ],
     FLOOR_SUPERVISOR: [
         "campaigns.view_floor",
@@ -60,10 +67,17 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "campaigns.view_floor",
         "campaigns.view_campaign",
         "campaigns.view_attempt",
+        # Issue 7: mystery listening needs playback (every playback audited).
+        "campaigns.view_recordingnotice",
+        "campaigns.view_recording",
+        "campaigns.play_recording",
     ],
     DIALLER: [
         "campaigns.lease_leads",
         "campaigns.view_outcomecode",
+        # Issue 7: upload a recording or register its URI for an attempt of its own.
+        "campaigns.add_recording",
+        "campaigns.view_recordingnotice",
         # Issue 6: the suppression feed for diallers that cache numbers.
         "contacts.view_suppression",
     ],

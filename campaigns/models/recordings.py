@@ -98,7 +98,10 @@ class Recording(models.Model):
                 fields=["purge_after", "id"], condition=Q(purged_at__isnull=True), name="recording_due_idx"
             )
         ]
-        permissions = [("play_recording", "Can play recordings (audited)")]
+        permissions = [
+            ("play_recording", "Can play recordings (audited)"),
+            ("view_recording_report", "Can view notice and recording retention reports"),
+        ]
 
     def __str__(self) -> str:
         return f"recording #{self.pk} (attempt #{self.attempt_id})"

@@ -11,7 +11,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from campaigns.models import RecordingNotice
+from django.db.models import Q
+
+from campaigns.models import CountryPolicy, RecordingNotice
 
 INFORM_OBJECT = RecordingNotice.Mode.INFORM_OBJECT.value
 ASK_CONSENT = RecordingNotice.Mode.ASK_CONSENT.value
@@ -25,7 +27,8 @@ class CountryRecordingRule:
     source: str  # "country_policy" (issue 4 data) or "fallback" (the table below)
 
 
-# Fallback used only while a country has no effective `CountryPolicy` row (issue 4 owns that data).
+# Fallback used only when a country has no `CountryPolicy` row in force (issue 4 owns that data and
+# seeds the same values for the 7 countries).
 # FR: CNIL (norme 2014-474, current CNIL guidance) keeps quality recordings at most 6 months.
 # PT: CNPD Deliberação 629/2010, quality-monitoring recordings at most 30 days.
 # DE: §201 StGB makes recording the spoken word without authorisation an offence: ask first.
@@ -78,30 +81,25 @@ def country_recording_rule(*, country: str, at: dt.datetime) -> CountryRecording
 
 
 def _country_policy(country: str, at: dt.datetime) -> CountryRecordingRule | None:
-    """The issue-4 `CountryPolicy` row in force, when that model exists and carries recording data."""
-    try:
-        from campaigns.models.rules import CountryPolicy  # noqa: PLC0415  (built in parallel, issue 4)
-    except ImportError:
-        return None
-    fields = {f.name for f in CountryPolicy._meta.get_fields()}
-    mode_field = next((f for f in ("recording_mode",) if f in fields), None)
-    days_field = next((f for f in ("recording_retention_days", "recording_max_days") if f in fields), None)
-    if not (mode_field and days_field and {"country", "effective_from"} <= fields):
-        return None
+    """The issue-4 `CountryPolicy` row in force on the callee country's day (dates inclusive)."""
     day = country_day(country, at)
-    rows = CountryPolicy.objects.filter(country=country, effective_from__lte=day)
-    if "effective_to" in fields:
-        from django.db.models import Q  # noqa: PLC0415
-
-        rows = rows.filter(Q(effective_to__isnull=True) | Q(effective_to__gte=day))
-    row = rows.order_by("-effective_from").first()
+    row = (
+        CountryPolicy.objects.filter(country=country, effective_from__lte=day)
+        .filter(Q(effective_to__isnull=True) | Q(effective_to__gte=day))
+        .order_by("-effective_from")
+        .only("recording_mode", "recording_retention_days")
+        .first()
+    )
     if row is None:
         return None
-    mode = getattr(row, mode_field) or DEFAULT_RECORDING_RULE[0]
-    days = getattr(row, days_field)
-    if days is None:
-        days = FALLBACK_RECORDING_RULES.get(country, DEFAULT_RECORDING_RULE)[1]
-    return CountryRecordingRule(country=country, mode=mode, retention_days=days, source="country_policy")
+    fallback_mode, fallback_days = FALLBACK_RECORDING_RULES.get(country, DEFAULT_RECORDING_RULE)
+    return CountryRecordingRule(
+        country=country,
+        mode=row.recording_mode or fallback_mode,
+        # No statutory maximum recorded for the country: the purpose-bound default applies.
+        retention_days=row.recording_retention_days or fallback_days,
+        source="country_policy",
+    )
 
 
 def callee_country(prospect) -> str:

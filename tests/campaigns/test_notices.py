@@ -205,14 +205,32 @@ def test_retired_notice_is_no_longer_resolved(belgian_notices):
     assert resolve_notice(campaign=campaign, prospect=prospect, at=AT) == belgian_notices["fr"]
 
 
-def test_country_rules_fallback():
-    assert (
-        country_recording_rule(country="DE", at=AT).mode,
-        country_recording_rule(country="DE", at=AT).retention_days,
-    ) == ("ask_consent", 180)
+def test_country_rules_come_from_the_country_policies():
+    de = country_recording_rule(country="DE", at=AT)
+    assert (de.mode, de.retention_days, de.source) == ("ask_consent", 180, "country_policy")
     assert country_recording_rule(country="PT", at=AT).retention_days == 30
     assert country_recording_rule(country="FR", at=AT).retention_days == 180
     assert country_recording_rule(country="NL", at=AT).mode == "inform_object"
+
+
+def test_a_new_country_policy_period_changes_the_retention():
+    from campaigns.models import CountryPolicy
+
+    current = CountryPolicy.objects.filter(country="PT").order_by("-effective_from").first()
+    current.effective_to = dt.date(2026, 6, 30)
+    current.save(update_fields=["effective_to"])
+    current.pk = None
+    current.effective_from, current.effective_to = dt.date(2026, 7, 1), None
+    current.recording_retention_days = 20
+    current.save()
+    assert country_recording_rule(country="PT", at=AT).retention_days == 30
+    july = dt.datetime(2026, 7, 1, 9, 0, tzinfo=ZoneInfo("Europe/Lisbon"))
+    assert country_recording_rule(country="PT", at=july).retention_days == 20
+
+
+def test_country_without_policy_falls_back_to_inform_and_six_months():
+    rule = country_recording_rule(country="GB", at=AT)
+    assert (rule.mode, rule.retention_days, rule.source) == ("inform_object", 180, "fallback")
 
 
 def test_notice_proof_fields(belgian_notices):
