@@ -27,6 +27,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *_crud("advertiser", "contacts"),
         *_crud("prospect", "contacts"),
         "contacts.view_phonenumber",
+        "contacts.view_importjob",
+        "contacts.add_importjob",
         "contacts.view_auditentry",
         *_crud("floor", "campaigns"),
         *_crud("agent", "campaigns"),
