@@ -40,6 +40,9 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "campaigns.view_diallerintegration",
         "campaigns.add_diallerintegration",
         "campaigns.change_diallerintegration",
+        *_crud("floorquota", "campaigns"),
+        "campaigns.view_listbuild",
+        "campaigns.add_listbuild",
         # Issue 7: notices (a change is a new version), retention, playback (audited), reports.
         *_crud("recordingnotice", "campaigns"),
         *_crud("campaignrecordingpolicy", "campaigns"),
