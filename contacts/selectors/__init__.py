@@ -1,0 +1,1 @@
+"""Reads of the contacts app (house style: writes are services, reads are selectors)."""

@@ -120,6 +120,14 @@ def create_import_job(
     return job
 
 
+def check_import_file(*, stream: BinaryIO, mapping: dict | str | None) -> dict[str, str]:
+    """Read the header and the first row: an empty, header-only, binary or undecodable file, or one
+    without a phone column, is refused before a job exists. Returns the column → field mapping."""
+    opened, rows = open_rows(stream, mapping=parse_mapping(mapping))
+    stream.seek(0)
+    return {opened.header[i] or f"column {i + 1}": f for i, f in opened.columns.items()}
+
+
 def start_import(*, job: ImportJob, now: datetime) -> ImportJob:
     """Small files inline (the answer already holds the outcome), large ones in Celery after commit."""
     if job.file_size <= INLINE_MAX_BYTES:
@@ -435,13 +443,14 @@ def _apply_updates(updates: dict[int, list[dict]], *, now) -> None:
     changed: list[Prospect] = []
     touched: set[str] = set()
     prospects = Prospect.objects.filter(pk__in=list(updates), erased_at__isnull=True).only(
-        "id", *FILLABLE, "external_ref", "is_customer", "tags"
+        "id", *FILLABLE, "is_customer", "tags"
     )
     for prospect in prospects:
         dirty = False
         for fields in updates[prospect.pk]:
             for field, value in fields.items():
-                if field in FILLABLE or field == "external_ref":
+                # external_ref is not filled: it belongs to the source that issued it.
+                if field in FILLABLE:
                     if not getattr(prospect, field):
                         setattr(prospect, field, value)
                         touched.add(field)
