@@ -1,12 +1,37 @@
 from django.contrib import admin
+from django.utils import timezone
 
 from campaigns.admin.scoping import FloorScopedAdminMixin
 from campaigns.models import Floor
+from campaigns.services.floors import save_floor
+
+_FIELDS = [
+    "code",
+    "name",
+    "site_city",
+    "country",
+    "time_zone",
+    "languages",
+    "callee_countries",
+    "seats",
+    "opening_hours",
+    "outsourcer",
+    "active",
+]
 
 
 @admin.register(Floor)
 class FloorAdmin(FloorScopedAdminMixin, admin.ModelAdmin):
+    """Floors. Saving goes through `save_floor` (validated, audited, and a change of reach or size
+    rebalances the lists being worked)."""
+
     floor_field = "id"
     list_display = ["code", "name", "site_city", "country", "time_zone", "seats", "active"]
     list_filter = ["active", "country"]
     search_fields = ["code", "name", "site_city", "outsourcer"]
+    fields = _FIELDS
+
+    def save_model(self, request, obj, form, change):
+        data = {f: form.cleaned_data[f] for f in _FIELDS if f in form.cleaned_data}
+        saved = save_floor(data=data, actor=request.user, now=timezone.now(), floor=obj if change else None)
+        obj.pk = saved.pk

@@ -54,18 +54,16 @@ def selected_prospects(*, campaign: Campaign, at: dt.datetime) -> QuerySet[Prosp
     return Prospect.objects.filter(universe_q(campaign) & selection_q(campaign, at=at))
 
 
-def leads_list(
+def filter_leads(
+    leads: QuerySet[Lead],
     *,
-    floor_ids: frozenset[int] | None,
     campaign: int | None = None,
     state: str | None = None,
     floor: str | None = None,
     country: str | None = None,
 ) -> QuerySet[Lead]:
-    """Leads visible to a caller (`floor_ids` None = every floor), filtered."""
-    leads = Lead.objects.select_related("floor", "prospect", "last_outcome").order_by("id")
-    if floor_ids is not None:
-        leads = leads.filter(floor_id__in=floor_ids)
+    """`leads` (already scoped to the caller's floors) filtered for the leads list."""
+    leads = leads.select_related("floor", "prospect", "last_outcome").order_by("id")
     if campaign is not None:
         leads = leads.filter(campaign_id=campaign)
     if state:
