@@ -4,6 +4,24 @@ import django.db.models.deletion
 from django.db import migrations, models
 
 
+# SQLite cannot declare NULLS FIRST in an index (only in ORDER BY) and sorts NULLs first anyway;
+# PostgreSQL sorts them last by default, so there the hand-over order gets its exact index.
+HANDOVER_PG = (
+    'CREATE INDEX IF NOT EXISTS "lead_handover_pg_idx" ON "campaigns_lead" '
+    '("floor_id", "state", "priority" DESC, "next_call_at" ASC NULLS FIRST, "id")'
+)
+
+
+def create_pg_index(apps, schema_editor):
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute(HANDOVER_PG)
+
+
+def drop_pg_index(apps, schema_editor):
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute('DROP INDEX IF EXISTS "lead_handover_pg_idx"')
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -59,10 +77,11 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name='lead',
-            index=models.Index(models.F('floor'), models.F('state'), models.OrderBy(models.F('priority'), descending=True), models.OrderBy(models.F('next_call_at'), nulls_first=True), models.F('id'), name='lead_handover_idx'),
+            index=models.Index(fields=['floor', 'state', '-priority', 'next_call_at', 'id'], name='lead_handover_idx'),
         ),
         migrations.AddIndex(
             model_name='lease',
             index=models.Index(condition=models.Q(('released_at__isnull', True)), fields=['expires_at'], name='lease_live_expiry_idx'),
         ),
+        migrations.RunPython(create_pg_index, drop_pg_index),
     ]

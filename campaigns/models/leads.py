@@ -59,15 +59,9 @@ class Lead(models.Model):
         indexes = [
             models.Index(fields=["floor", "state", "next_call_at"], name="lead_queue_idx"),
             # The hand-over order (priority, then longest-waiting) walked straight off the index, so
-            # a lease of 100 reads ~100 rows instead of sorting the floor's whole queue.
-            models.Index(
-                "floor",
-                "state",
-                models.F("priority").desc(),
-                models.F("next_call_at").asc(nulls_first=True),
-                "id",
-                name="lead_handover_idx",
-            ),
+            # a lease of 100 reads ~100 rows instead of sorting the floor's whole queue. PostgreSQL
+            # also gets a NULLS FIRST twin (migration 0005), which SQLite cannot declare.
+            models.Index(fields=["floor", "state", "-priority", "next_call_at", "id"], name="lead_handover_idx"),
         ]
         permissions = [("lease_leads", "Can lease leads and report call results (diallers)")]
 
