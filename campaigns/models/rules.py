@@ -80,7 +80,9 @@ class CountryPolicy(models.Model):
         ordering = ["country", "effective_from"]
         verbose_name_plural = "country policies"
         constraints = [
-            models.UniqueConstraint(fields=["country", "effective_from"], name="policy_one_per_country_start"),
+            models.UniqueConstraint(
+                fields=["country", "effective_from"], name="policy_one_per_country_start"
+            ),
             models.CheckConstraint(
                 condition=Q(effective_to__isnull=True) | Q(effective_to__gte=models.F("effective_from")),
                 name="policy_period_ordered",

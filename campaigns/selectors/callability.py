@@ -13,13 +13,21 @@ Contract (implemented by the country-rules capability, issue 4; used by list bui
   number type, country, erasure): the list-building set.
 
 Reason codes are stable strings (see REASONS); `next_callable_at` is None when the number can never
-become callable on its own (suppressed, no consent, invalid…).
+become callable on its own (suppressed, no consent, invalid…), and equals `at` when it is callable.
+
+The rules themselves are data (`campaigns.models.CountryPolicy`, one row per country and period);
+this module only applies them. The country of a callee is the prospect's (its address), else the
+number's region; times are the callee's, in every candidate zone of the number.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from datetime import datetime
+
+from campaigns.selectors import calendar
+from campaigns.selectors.calendar import PolicyBook, legal_date
 
 REASONS = (
     "suppressed",
@@ -36,6 +44,10 @@ REASONS = (
     "number_type",
     "country_not_in_campaign",
     "erased",
+    # Added by issue 4: the callee's local date is outside the campaign's dates.
+    "outside_campaign_dates",
+    # Added by issue 4: no country policy in force for the callee's country: never call blind.
+    "no_policy",
 )
 # Reasons that do not depend on the time of day: the list-building (static) set.
 STATIC_REASONS = (
@@ -48,7 +60,22 @@ STATIC_REASONS = (
     "number_type",
     "country_not_in_campaign",
     "erased",
+    "no_policy",
 )
+# Reasons that pass with time alone: only these leave a `next_callable_at`.
+TIME_REASONS = frozenset(
+    {
+        "outside_hours",
+        "holiday",
+        "day_closed",
+        "frequency_cap",
+        "refusal_quiet_period",
+        "outside_campaign_dates",
+    }
+)
+# Types a person answers; toll-free, UAN, personal and unknown numbers are not consumers' lines.
+CALLABLE_TYPES = frozenset({"mobile", "fixed_line", "fixed_or_mobile", "voip"})
+REFUSAL = "refusal"
 
 
 @dataclass(frozen=True)
@@ -59,13 +86,334 @@ class Decision:
     details: dict = field(default_factory=dict)
 
 
+def reason_sort_key(reason: str) -> int:
+    return REASONS.index(reason.split(":", 1)[0])
+
+
+# --- shared helpers (the SQL form uses the same definitions) -------------------------------------
+
+
+def callee_country(*, prospect_country: str, number_region: str) -> str:
+    return (prospect_country or number_region or "").upper()
+
+
+def number_zones(number, country: str) -> list[str]:
+    """Every zone the callee may be in: the number's zone and its candidates, deduplicated."""
+    zones = []
+    for name in [number.time_zone, *(number.time_zone_candidates or [])]:
+        if name and name not in zones:
+            zones.append(name)
+    return zones or [calendar.LEGAL_ZONE.get(country, "UTC")]
+
+
+def register_key(register: str, e164: str) -> str:
+    """How a register stores a number: Lista Robinson by its own SHA-256, the others by E.164."""
+    if register == "robinson":
+        from contacts.services.register_formats import robinson_hash
+
+        return robinson_hash(e164)
+    return e164
+
+
+def register_is_stale(*, policy, current_import, at: datetime) -> bool:
+    """A register with no current snapshot, or one older than the policy allows, blocks the country:
+    an out-of-date list means "unscreened", never "clean" (regulation.md §11)."""
+    if current_import is None:
+        return True
+    if policy.register_max_age_days is None:
+        return False
+    age = (legal_date(policy.country, at) - current_import.file_date).days
+    return age > policy.register_max_age_days
+
+
+# --- per number, batched -----------------------------------------------------------------------
+
+
+@dataclass
+class _Batch:
+    prospects: dict
+    book: PolicyBook
+    suppressed_hashes: set
+    imports: dict  # register -> current RegisterImport
+    entries: dict  # (register, key) -> registered_at (date or None)
+    consents: dict  # prospect_id -> [ConsentRecord]
+    attempts_by_prospect: dict  # prospect_id -> [(started_at, category)]
+    attempts_by_number: dict  # phone_number_id -> [(started_at, category)]
+
+
+def _load_batch(numbers: list, campaign, at: datetime) -> _Batch:
+    from django.db.models import Q
+
+    from campaigns.models import Attempt
+    from contacts.models import ConsentRecord, Prospect, RegisterEntry, RegisterImport, Suppression
+    from contacts.services.suppression import active_q, number_hash
+
+    prospects = {p.pk: p for p in Prospect.objects.filter(pk__in={n.prospect_id for n in numbers})}
+    countries = {
+        callee_country(
+            prospect_country=getattr(prospects.get(n.prospect_id), "country", ""), number_region=n.region
+        )
+        for n in numbers
+    }
+    book = PolicyBook.load(countries)
+    policies = {c: book.at(c, at) for c in countries}
+
+    hashes = {number_hash(n.e164) for n in numbers}
+    scope = Q(scope="global") | Q(scope="advertiser", advertiser_id=campaign.advertiser_id)
+    suppressed_hashes = set(
+        Suppression.objects.filter(active_q(at=at), scope, number_hash__in=hashes).values_list(
+            "number_hash", flat=True
+        )
+    )
+
+    registers = {p.register for p in policies.values() if p is not None and p.register}
+    imports = {}
+    entries = {}
+    if registers:
+        imports = {
+            i.register: i for i in RegisterImport.objects.filter(register__in=registers, is_current=True)
+        }
+        keys = {register_key(r, n.e164) for r in imports for n in numbers}
+        if imports:
+            for register, key, registered_at in RegisterEntry.objects.filter(
+                register_import__in=[i.pk for i in imports.values()], number_key__in=keys
+            ).values_list("register", "number_key", "registered_at"):
+                # Several rows of one number in a snapshot: the earliest registration is the one a
+                # consent must postdate.
+                previous = entries.get((register, key), dt.date.max)
+                entries[(register, key)] = min(previous, registered_at or dt.date.min)
+
+    consents: dict = {}
+    for record in ConsentRecord.objects.filter(
+        prospect_id__in=list(prospects),
+        advertiser_id=campaign.advertiser_id,
+        purpose=ConsentRecord.Purpose.TELEMARKETING,
+        given_at__lte=at,
+    ):
+        consents.setdefault(record.prospect_id, []).append(record)
+
+    attempts_by_prospect: dict = {}
+    attempts_by_number: dict = {}
+    spans = [
+        d
+        for p in policies.values()
+        if p is not None
+        for d in (p.frequency_days if p.frequency_max else None, p.refusal_quiet_days)
+        if d
+    ]
+    if spans:
+        since = at - dt.timedelta(days=max(spans))
+        rows = Attempt.objects.filter(
+            Q(prospect_id__in=list(prospects)) | Q(phone_number_id__in=[n.pk for n in numbers]),
+            advertiser_id=campaign.advertiser_id,
+            started_at__gt=since,
+            started_at__lte=at,
+        ).values_list("prospect_id", "phone_number_id", "started_at", "outcome__category")
+        for prospect_id, number_id, started_at, category in rows:
+            if prospect_id is not None:
+                attempts_by_prospect.setdefault(prospect_id, []).append((started_at, category))
+            if number_id is not None:
+                attempts_by_number.setdefault(number_id, []).append((started_at, category))
+    return _Batch(
+        prospects,
+        book,
+        suppressed_hashes,
+        imports,
+        entries,
+        consents,
+        attempts_by_prospect,
+        attempts_by_number,
+    )
+
+
+def _cap_release(attempts: list, *, at: datetime, days: int, limit: int) -> datetime | None:
+    """When the rolling count (at - days, at] drops below `limit` again, or None if it is below."""
+    window = sorted(s for s, _ in attempts if at - dt.timedelta(days=days) < s <= at)
+    if len(window) < limit:
+        return None
+    return window[len(window) - limit] + dt.timedelta(days=days)
+
+
+def _quiet_end(attempts: list, *, at: datetime, days: int) -> datetime | None:
+    refusals = [s for s, c in attempts if c == REFUSAL and at - dt.timedelta(days=days) < s <= at]
+    return max(refusals) + dt.timedelta(days=days) if refusals else None
+
+
+def _decide(number, campaign, at: datetime, batch: _Batch) -> Decision:
+    from contacts.services.suppression import number_hash
+
+    prospect = batch.prospects.get(number.prospect_id)
+    country = callee_country(prospect_country=getattr(prospect, "country", ""), number_region=number.region)
+    region = getattr(prospect, "region", "") or ""
+    zones = number_zones(number, country)
+    policy = batch.book.at(country, at)
+    reasons: list[str] = []
+    details: dict = {
+        "country": country,
+        "region": region,
+        "zones": zones,
+        "policy": getattr(policy, "pk", None),
+    }
+
+    if not number.is_valid:
+        reasons.append("invalid_number")
+    if number.number_type not in CALLABLE_TYPES:
+        reasons.append("number_type")
+    if prospect is None or prospect.erased_at is not None:
+        reasons.append("erased")
+    if country not in {c.upper() for c in campaign.countries or []}:
+        reasons.append("country_not_in_campaign")
+    if number_hash(number.e164) in batch.suppressed_hashes:
+        reasons.append("suppressed")
+
+    release: list[datetime] = []
+    if policy is None:
+        reasons.append("no_policy")
+    else:
+        listed = False
+        registered_at = None
+        if policy.register:
+            current = batch.imports.get(policy.register)
+            if register_is_stale(policy=policy, current_import=current, at=at):
+                reasons.append("register_stale")
+                details["register_file_date"] = current.file_date.isoformat() if current else None
+            key = (policy.register, register_key(policy.register, number.e164))
+            if current is not None and key in batch.entries:
+                listed = True
+                registered_at = batch.entries[key]
+                if registered_at == dt.date.min:
+                    registered_at = None
+
+        is_customer = bool(prospect and prospect.is_customer)
+        max_age = dt.timedelta(days=policy.consent_max_age_days) if policy.consent_max_age_days else None
+
+        def eligible(r) -> bool:
+            return r.basis == "consent" or (
+                r.basis == "contract" and policy.contract_exception and is_customer
+            )
+
+        def alive(r) -> bool:
+            return r.given_at <= at and (r.withdrawn_at is None or r.withdrawn_at > at)
+
+        def expired(r) -> bool:
+            return (r.valid_until is not None and r.valid_until <= at) or (
+                max_age is not None and r.given_at <= at - max_age
+            )
+
+        def postdates_registration(r) -> bool:
+            return registered_at is not None and r.given_at.astimezone(dt.UTC).date() > registered_at
+
+        records = batch.consents.get(number.prospect_id, []) if prospect is not None else []
+        valid = [r for r in records if eligible(r) and alive(r) and not expired(r)]
+
+        if listed:
+            override = policy.register_consent_override
+            overridden = any(
+                r.basis == "contract"
+                or override == "any"
+                or (override == "after_registration" and postdates_registration(r))
+                for r in valid
+            )
+            if not overridden:
+                reasons.append(f"register:{policy.register}")
+                details["registered_at"] = registered_at.isoformat() if registered_at else None
+
+        if policy.legal_basis == "consent":
+            counting = [
+                r
+                for r in valid
+                if not (
+                    policy.register_revokes_prior_consent
+                    and listed
+                    and r.basis == "consent"
+                    and not postdates_registration(r)
+                )
+            ]
+            if not counting:
+                if any(eligible(r) and alive(r) and expired(r) for r in records):
+                    reasons.append("consent_expired")
+                else:
+                    reasons.append("no_consent")
+
+        reasons.extend(
+            sorted(
+                calendar.time_reasons(
+                    book=batch.book, country=country, region=region, zones=zones, at=at, campaign=campaign
+                )
+            )
+        )
+
+        if policy.frequency_max and policy.frequency_days:
+            counts = []
+            for attempts in (
+                batch.attempts_by_prospect.get(number.prospect_id, []) if prospect is not None else [],
+                batch.attempts_by_number.get(number.pk, []),
+            ):
+                end = _cap_release(attempts, at=at, days=policy.frequency_days, limit=policy.frequency_max)
+                counts.append(
+                    sum(1 for s, _ in attempts if at - dt.timedelta(days=policy.frequency_days) < s <= at)
+                )
+                if end is not None:
+                    release.append(end)
+            details["attempts_in_window"] = max(counts)
+            if any(c >= policy.frequency_max for c in counts):
+                reasons.append("frequency_cap")
+        if policy.refusal_quiet_days:
+            ends = [
+                e
+                for e in (
+                    _quiet_end(
+                        batch.attempts_by_prospect.get(number.prospect_id, [])
+                        if prospect is not None
+                        else [],
+                        at=at,
+                        days=policy.refusal_quiet_days,
+                    ),
+                    _quiet_end(
+                        batch.attempts_by_number.get(number.pk, []), at=at, days=policy.refusal_quiet_days
+                    ),
+                )
+                if e is not None
+            ]
+            if ends:
+                reasons.append("refusal_quiet_period")
+                release.append(max(ends))
+
+    reasons = sorted(set(reasons), key=reason_sort_key)
+    if not reasons:
+        return Decision(callable=True, reasons=(), next_callable_at=at, details=details)
+    next_at = None
+    if all(r in TIME_REASONS for r in reasons):
+        start = max([at, *release])
+        next_at = calendar.next_open_instant(
+            book=batch.book,
+            country=country,
+            region=region,
+            zones=zones,
+            start=start,
+            until=at + dt.timedelta(days=calendar.SEARCH_DAYS),
+            campaign=campaign,
+        )
+    return Decision(callable=False, reasons=tuple(reasons), next_callable_at=next_at, details=details)
+
+
 def callability(*, number, campaign, at: datetime) -> Decision:
-    raise NotImplementedError("issue 4: country rules")
+    """Every reason `number` may not be called for `campaign` at `at`, and when it next may."""
+    return callability_many(numbers=[number], campaign=campaign, at=at)[number.pk]
 
 
 def callability_many(*, numbers, campaign, at: datetime) -> dict[int, Decision]:
-    raise NotImplementedError("issue 4: country rules")
+    """`callability` for a batch of PhoneNumber objects in a constant number of queries (≤ 7)."""
+    if at.tzinfo is None:
+        raise ValueError("at must be timezone-aware")
+    # Rolling periods are exact durations (30 × 24 h), never wall-clock arithmetic in some zone.
+    at = at.astimezone(dt.UTC)
+    numbers = list(numbers)
+    if not numbers:
+        return {}
+    batch = _load_batch(numbers, campaign, at)
+    return {n.pk: _decide(n, campaign, at, batch) for n in numbers}
 
 
 def annotate_callability(queryset, *, campaign, at: datetime, static_only: bool = False):
-    raise NotImplementedError("issue 4: country rules")
+    raise NotImplementedError("issue 4: set-based form in progress")

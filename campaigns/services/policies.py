@@ -106,8 +106,14 @@ POLICY_SEED: list[dict[str, Any]] = [
         "sources": "NL-TW-11.7, NL-CTM, HOL",
         "windows": _NL_WINDOWS,
         # 5 Dec, 24 Dec and 4 May until 18:30 [NL-CTM].
-        "special_days": {"12-05": [["00:00", "18:30"]], "12-24": [["00:00", "18:30"]], "05-04": [["00:00", "18:30"]]},
-        "holiday_categories": ["public"],  # not on public holidays [NL-CTM]; Liberation Day is "optional" [HOL]
+        "special_days": {
+            "12-05": [["00:00", "18:30"]],
+            "12-24": [["00:00", "18:30"]],
+            "05-04": [["00:00", "18:30"]],
+        },
+        "holiday_categories": [
+            "public"
+        ],  # not on public holidays [NL-CTM]; Liberation Day is "optional" [HOL]
         "legal_basis": "consent",
         "contract_exception": True,  # existing customers, similar products [NL-TW-11.7]
         "recording_mode": "inform_object",  # GDPR transparency, no fixed retention (L)
@@ -122,7 +128,11 @@ POLICY_SEED: list[dict[str, Any]] = [
         "label": "Netherlands, opt-in for customers too",
         "sources": "NL-2026, NL-TW-11.7, NL-CTM, HOL",
         "windows": _NL_WINDOWS,
-        "special_days": {"12-05": [["00:00", "18:30"]], "12-24": [["00:00", "18:30"]], "05-04": [["00:00", "18:30"]]},
+        "special_days": {
+            "12-05": [["00:00", "18:30"]],
+            "12-24": [["00:00", "18:30"]],
+            "05-04": [["00:00", "18:30"]],
+        },
         "holiday_categories": ["public"],
         "legal_basis": "consent",
         "contract_exception": False,  # customers need consent too from 1 Jul 2026 [NL-2026]
@@ -301,9 +311,7 @@ def _registers() -> set[str]:
     return set(RegisterImport.Register.values)
 
 
-_AUDITED_FIELDS = [
-    f.name for f in CountryPolicy._meta.concrete_fields if f.name not in ("id", "updated_at")
-]
+_AUDITED_FIELDS = [f.name for f in CountryPolicy._meta.concrete_fields if f.name not in ("id", "updated_at")]
 
 
 def _snapshot(policy: CountryPolicy) -> dict[str, Any]:
