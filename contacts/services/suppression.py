@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 
 from contacts.models import Advertiser, Suppression
@@ -34,6 +35,14 @@ def number_hash(e164: str) -> str:
     return hmac.new(
         settings.SUPPRESSION_HASH_PEPPER.encode(), e164.strip().encode(), hashlib.sha256
     ).hexdigest()
+
+
+def _lock_number(key: str) -> None:
+    """Serialise writers of one number until commit: "no active row yet" cannot be locked with
+    SELECT … FOR UPDATE, so two concurrent objections would both insert. SQLite has one writer."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [int(key[:15], 16)])
 
 
 def active_q(*, at: datetime) -> Q:
@@ -60,8 +69,35 @@ def suppress_number(
     unchanged rather than duplicated, so a retried call result never writes twice. With
     `hash_only=True` the E.164 is not stored, only its hash (erasure: CNIL keeps objections of
     erased people only as a hash). `hashed` may be given instead of `e164` (a hash already kept).
-    Safe inside the caller's transaction (a savepoint guards the insert).
+    Safe inside the caller's transaction (the row lock and inserts join it).
     """
+    return _suppress(
+        e164=e164,
+        reason=reason,
+        actor=actor,
+        now=now,
+        advertiser=advertiser,
+        source=source,
+        note=note,
+        expires_at=expires_at,
+        hash_only=hash_only,
+        hashed=hashed,
+    )[0]
+
+
+def _suppress(
+    *,
+    e164: str = "",
+    reason: str,
+    actor: Any,
+    now: datetime,
+    advertiser: Advertiser | None = None,
+    source: str = "",
+    note: str = "",
+    expires_at: datetime | None = None,
+    hash_only: bool = False,
+    hashed: str = "",
+) -> tuple[Suppression, bool]:
     e164 = (e164 or "").strip()
     if not e164 and not hashed:
         raise SuppressionError("e164: a number is required.")
@@ -74,6 +110,7 @@ def suppress_number(
     key = number_hash(e164) if e164 else hashed
     scope = Suppression.Scope.ADVERTISER if advertiser is not None else Suppression.Scope.GLOBAL
     with transaction.atomic():
+        _lock_number(key)
         existing = (
             Suppression.objects.select_for_update()
             .filter(active_q(at=now), number_hash=key, scope=scope, advertiser=advertiser)
@@ -85,7 +122,7 @@ def suppress_number(
                 # An erasure reaching an existing suppression: keep the objection, drop the number.
                 existing.e164 = ""
                 existing.save(update_fields=["e164"])
-            return existing
+            return existing, False
         suppression = Suppression.objects.create(
             scope=scope,
             advertiser=advertiser,
@@ -121,7 +158,7 @@ def suppress_number(
             },
             at=now,
         )
-    return suppression
+    return suppression, True
 
 
 def _record_removal(*, suppression: Suppression, at: datetime) -> bool:
@@ -179,3 +216,90 @@ def record_suppression_expiries(*, now: datetime, batch_size: int = 1000) -> int
                 done += 1
         if len(lapsed) < batch_size:
             return done
+
+
+# Header names of the number column in uploaded lists, in the languages of our countries.
+NUMBER_HEADERS = {
+    "number",
+    "phone",
+    "e164",
+    "telephone",
+    "téléphone",
+    "numero",
+    "numéro",
+    "número",
+    "telefon",
+    "telefono",
+    "teléfono",
+    "telefoon",
+    "telefone",
+    "nummer",
+}
+MAX_UPLOAD_LINES = 100_000
+
+
+def normalise_for_suppression(raw: str, *, default_region: str | None) -> tuple[str | None, str]:
+    """(E.164, "") or (None, why not). Any spelling a person or a CRM export uses is accepted."""
+    from contacts.services.phones import NumberRejection, normalise_number
+
+    result = normalise_number(raw, default_region=default_region)
+    if isinstance(result, NumberRejection):
+        return None, result.message
+    return result.e164, ""
+
+
+def bulk_suppress_numbers(
+    *,
+    rows: Iterable[tuple[int, str]],
+    default_region: str | None,
+    reason: str,
+    actor: Any,
+    now: datetime,
+    advertiser: Advertiser | None = None,
+    source: str = "upload",
+    note: str = "",
+) -> dict:
+    """Suppress every valid number of an uploaded list; bad lines are reported with their line
+    number and the valid ones kept. `rows` are (line number, raw number). One transaction."""
+    if reason not in Suppression.Reason.values:
+        raise SuppressionError(f"reason: {reason!r} is not one of {', '.join(Suppression.Reason.values)}.")
+    created = existing = 0
+    rejected: list[dict] = []
+    seen: set[str] = set()
+    with transaction.atomic():
+        for line, raw in rows:
+            e164, why = normalise_for_suppression(raw, default_region=default_region)
+            if e164 is None:
+                rejected.append({"line": line, "value": raw[:64], "reason": why})
+                continue
+            if e164 in seen:
+                existing += 1
+                continue
+            seen.add(e164)
+            _, was_created = _suppress(
+                e164=e164,
+                reason=reason,
+                actor=actor,
+                now=now,
+                advertiser=advertiser,
+                source=source,
+                note=note,
+            )
+            if was_created:
+                created += 1
+            else:
+                existing += 1
+        audit(
+            actor,
+            "contacts.suppression.bulk_uploaded",
+            None,
+            {
+                "created": created,
+                "already_suppressed": existing,
+                "rejected": len(rejected),
+                "reason": reason,
+                "advertiser": advertiser.pk if advertiser else None,
+            },
+            at=now,
+        )
+    return {"created": created, "already_suppressed": existing, "rejected": rejected}
