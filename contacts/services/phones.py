@@ -97,11 +97,10 @@ _TYPE_MAP: dict[int, str] = {
 
 # Numbers we refuse to dial: the callee could be charged or the line is not a person's.
 _REJECTED_TYPES: dict[int, tuple[str, str]] = {
-    PhoneNumberType.PREMIUM_RATE: ("premium_rate", "premium-rate number: not callable"),
-    PhoneNumberType.SHARED_COST: ("shared_cost", "shared-cost number: not callable"),
-    PhoneNumberType.PAGER: ("not_callable_type", "pager number: not callable"),
-    PhoneNumberType.VOICEMAIL: ("not_callable_type", "voicemail access number: not callable"),
-    PhoneNumberType.UNKNOWN: ("not_callable_type", "number of unknown type: not callable"),
+    PhoneNumberType.PREMIUM_RATE: ("premium_rate", "{raw} is a premium-rate number: not callable"),
+    PhoneNumberType.SHARED_COST: ("shared_cost", "{raw} is a shared-cost number: not callable"),
+    PhoneNumberType.PAGER: ("not_callable_type", "{raw} is a pager number: not callable"),
+    PhoneNumberType.VOICEMAIL: ("not_callable_type", "{raw} is a voicemail access number: not callable"),
 }
 
 REJECTION_REASONS = (
@@ -114,8 +113,8 @@ REJECTION_REASONS = (
     "not_callable_type",
 )
 
-_JUNK = re.compile(r"[^\d+]")
 _TRUNK_ZERO = re.compile(r"\(\s*0\s*\)")
+_SEPARATORS = re.compile(r"[\s.\-/()\u00a0]+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,18 +202,23 @@ def parse_region_for(default_region: str | None, country: str, postcode: str) ->
     return (default_region or country or "").upper() or None
 
 
+def cache_key(raw: str) -> str:
+    """The spelling-independent form of a raw number: "06 12 34 56 78", "06.12.34.56.78" and
+    "0033 6 12 34 56 78" share one parse. Letters are kept so that junk stays junk."""
+    key = _SEPARATORS.sub("", _TRUNK_ZERO.sub("", raw))
+    if key.startswith("00") and key[2:3].isdigit() and key[2:3] != "0":
+        key = "+" + key[2:]
+    return key
+
+
 @lru_cache(maxsize=131_072)
-def _parse(raw: str, parse_region: str | None) -> _Parsed | NumberRejection:
-    # "+33 (0)6 …" is a common hybrid spelling: the bracketed trunk zero must go before parsing.
-    cleaned = _TRUNK_ZERO.sub("", raw).strip()
-    if not cleaned:
-        return NumberRejection("missing", "no phone number")
-    digits = _JUNK.sub("", cleaned)
-    if digits.startswith("00"):
-        digits = "+" + digits[2:]
+def _parse(key: str, parse_region: str | None) -> _Parsed | tuple[str, str]:
+    """Parse a `cache_key`; a rejection is (reason, message template with {raw})."""
+    if not key:
+        return ("missing", "no phone number")
     # Short codes (112, 3949, 118 218…) are emergency or service numbers, never a prospect's line.
-    bare = digits.lstrip("+")
-    if bare and len(bare) <= 6 and not digits.startswith("+") and parse_region:
+    bare = key.lstrip("+")
+    if bare.isdigit() and len(bare) <= 6 and not key.startswith("+") and parse_region:
         try:
             short = phonenumbers.parse(bare, parse_region)
         except phonenumbers.NumberParseException:
@@ -223,23 +227,22 @@ def _parse(raw: str, parse_region: str | None) -> _Parsed | NumberRejection:
             shortnumberinfo.is_emergency_number(bare, parse_region)
             or shortnumberinfo.is_valid_short_number_for_region(short, parse_region)
         ):
-            return NumberRejection("emergency_or_short", f"{cleaned!r} is an emergency or short number")
+            return ("emergency_or_short", "{raw} is an emergency or short number")
     try:
-        number = phonenumbers.parse(digits or cleaned, parse_region)
+        number = phonenumbers.parse(key, parse_region)
     except phonenumbers.NumberParseException as exc:
         if exc.error_type == phonenumbers.NumberParseException.INVALID_COUNTRY_CODE and not parse_region:
-            return NumberRejection(
-                "unparseable", f"{cleaned!r} has no international prefix and no default country"
-            )
-        return NumberRejection("unparseable", f"{cleaned!r} is not a phone number")
-    if not phonenumbers.is_valid_number(number):
-        if parse_region and shortnumberinfo.is_emergency_number(bare, parse_region):
-            return NumberRejection("emergency_or_short", f"{cleaned!r} is an emergency number")
-        return NumberRejection("invalid", f"{cleaned!r} is not a valid number")
+            return ("unparseable", "{raw} has no international prefix and no default country")
+        return ("unparseable", "{raw} is not a phone number")
+    # number_type() is what is_valid_number() computes (a valid number is one whose type is known for
+    # its region): calling both would match the number against the metadata twice.
     pn_type = phonenumbers.number_type(number)
+    if pn_type == PhoneNumberType.UNKNOWN:
+        if parse_region and bare.isdigit() and shortnumberinfo.is_emergency_number(bare, parse_region):
+            return ("emergency_or_short", "{raw} is an emergency number")
+        return ("invalid", "{raw} is not a valid number")
     if pn_type in _REJECTED_TYPES:
-        reason, message = _REJECTED_TYPES[pn_type]
-        return NumberRejection(reason, f"{cleaned!r}: {message}")
+        return _REJECTED_TYPES[pn_type]
     region = phonenumbers.region_code_for_number(number) or ""
     zones = tuple(
         sorted(z for z in pn_timezone.time_zones_for_number(number) if z != pn_timezone.UNKNOWN_TIMEZONE)
@@ -266,9 +269,10 @@ def normalise_number(
     (postcode, else `holidays` subdivision `region`) when it matches the number's region; otherwise
     the region's main zone, keeping every candidate so callability can require all of them open.
     """
-    parsed = _parse(raw or "", parse_region_for(default_region, country, postcode))
-    if isinstance(parsed, NumberRejection):
-        return parsed
+    parsed = _parse(cache_key(raw or ""), parse_region_for(default_region, country, postcode))
+    if type(parsed) is tuple:
+        reason, template = parsed
+        return NumberRejection(reason, template.format(raw=repr((raw or "").strip())))
     zones = parsed.zones
     if parsed.region in SINGLE_ZONE_REGIONS:
         zone = REGION_MAIN_ZONE[parsed.region]

@@ -1,0 +1,228 @@
+"""Issue 3: phone normalisation, callable types, time zones from the number or the address."""
+
+import pytest
+
+from contacts.models import PhoneNumber
+from contacts.services import phones
+from contacts.services.phones import NormalisedNumber, NumberRejection, derive_region, normalise_number
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "06 12 34 56 78",
+        "06.12.34.56.78",
+        "06-12-34-56-78",
+        "0612345678",
+        "+33 6 12 34 56 78",
+        "+33 (0)6 12 34 56 78",
+        "0033 6 12 34 56 78",
+        "  +33612345678 ",
+    ],
+)
+def test_french_spellings_normalise_to_one_e164(raw):
+    result = normalise_number(raw, default_region="FR")
+    assert result == NormalisedNumber(
+        e164="+33612345678",
+        region="FR",
+        number_type=PhoneNumber.Type.MOBILE,
+        is_valid=True,
+        time_zone="Europe/Paris",
+        time_zone_candidates=("Europe/Paris",),
+    )
+
+
+@pytest.mark.parametrize(
+    ("raw", "region", "e164", "number_type", "zone"),
+    [
+        ("0470 12 34 56", "BE", "+32470123456", "mobile", "Europe/Brussels"),
+        ("02 234 56 78", "BE", "+3222345678", "fixed_line", "Europe/Brussels"),
+        ("06 12345678", "NL", "+31612345678", "mobile", "Europe/Amsterdam"),
+        ("0151 23456789", "DE", "+4915123456789", "mobile", "Europe/Berlin"),
+        ("030 123456", "DE", "+4930123456", "fixed_line", "Europe/Berlin"),
+        ("312 345 6789", "IT", "+393123456789", "mobile", "Europe/Rome"),
+        ("06 1234 5678", "IT", "+390612345678", "fixed_line", "Europe/Rome"),
+        ("912 34 56 78", "ES", "+34912345678", "fixed_line", "Europe/Madrid"),
+        ("21 234 5678", "PT", "+351212345678", "fixed_line", "Europe/Lisbon"),
+    ],
+)
+def test_seven_countries_national_formats(raw, region, e164, number_type, zone):
+    result = normalise_number(raw, default_region=region)
+    assert isinstance(result, NormalisedNumber)
+    assert (result.e164, result.region, result.number_type, result.time_zone) == (
+        e164,
+        region,
+        number_type,
+        zone,
+    )
+
+
+def test_international_number_ignores_the_default_region():
+    result = normalise_number("+32 470 12 34 56", default_region="FR")
+    assert (result.e164, result.region) == ("+32470123456", "BE")
+
+
+# Time zones -------------------------------------------------------------------------------------
+
+
+def test_reunion_number_written_nationally_with_a_reunion_address():
+    result = normalise_number("0692 12 34 56", default_region="FR", country="FR", postcode="97400")
+    assert (result.e164, result.region, result.time_zone, result.time_zone_candidates) == (
+        "+262692123456",
+        "RE",
+        "Indian/Reunion",
+        ("Indian/Reunion",),
+    )
+
+
+def test_reunion_number_alone_is_reunion_not_mayotte():
+    # phonenumbers gives +262 692 both Indian/Mayotte and Indian/Reunion; the region settles it.
+    result = normalise_number("+262 692 12 34 56", default_region="FR")
+    assert (result.time_zone, result.time_zone_candidates) == ("Indian/Reunion", ("Indian/Reunion",))
+
+
+def test_guadeloupe_address():
+    result = normalise_number("0690 12 34 56", default_region="FR", country="FR", postcode="97110")
+    assert (result.e164, result.time_zone) == ("+590690123456", "America/Guadeloupe")
+
+
+def test_spanish_mobile_without_address_keeps_both_zones():
+    result = normalise_number("612 34 56 78", default_region="ES")
+    assert (result.time_zone, result.time_zone_candidates) == (
+        "Europe/Madrid",
+        ("Atlantic/Canary", "Europe/Madrid"),
+    )
+
+
+@pytest.mark.parametrize("postcode", ["35001", "38001"])
+def test_spanish_mobile_with_canary_postcode_is_canary(postcode):
+    result = normalise_number("612345678", default_region="ES", country="ES", postcode=postcode)
+    assert (result.time_zone, result.time_zone_candidates) == ("Atlantic/Canary", ("Atlantic/Canary",))
+
+
+def test_spanish_mobile_with_canary_region_but_no_postcode():
+    result = normalise_number("612345678", default_region="ES", country="ES", region="CN")
+    assert result.time_zone == "Atlantic/Canary"
+
+
+def test_spanish_mobile_with_madrid_postcode_is_madrid():
+    result = normalise_number("612345678", default_region="ES", country="ES", postcode="28001")
+    assert (result.time_zone, result.time_zone_candidates) == ("Europe/Madrid", ("Europe/Madrid",))
+
+
+def test_canary_fixed_line_is_canary_from_the_number_alone():
+    result = normalise_number("928 12 34 56", default_region="ES")
+    assert (result.time_zone, result.time_zone_candidates) == ("Atlantic/Canary", ("Atlantic/Canary",))
+
+
+def test_portuguese_mobile_azores_postcode():
+    result = normalise_number("912 345 678", default_region="PT", country="PT", postcode="9500-123")
+    assert (result.time_zone, result.time_zone_candidates) == ("Atlantic/Azores", ("Atlantic/Azores",))
+
+
+def test_portuguese_mobile_madeira_postcode():
+    result = normalise_number("912 345 678", default_region="PT", country="PT", postcode="9000-123")
+    assert result.time_zone == "Atlantic/Madeira"
+
+
+def test_portuguese_mobile_without_address_keeps_azores_candidate():
+    result = normalise_number("912 345 678", default_region="PT")
+    assert (result.time_zone, result.time_zone_candidates) == (
+        "Europe/Lisbon",
+        ("Atlantic/Azores", "Europe/Lisbon"),
+    )
+
+
+def test_azores_fixed_line_from_the_number():
+    result = normalise_number("296 123 456", default_region="PT")
+    assert result.time_zone == "Atlantic/Azores"
+
+
+def test_alsace_is_paris():
+    result = normalise_number("03 88 12 34 56", default_region="FR", country="FR", postcode="67000")
+    assert (result.time_zone, result.time_zone_candidates) == ("Europe/Paris", ("Europe/Paris",))
+    assert derive_region("FR", "67000") == "6AE"
+
+
+# Rejections -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("raw", "region", "reason"),
+    [
+        ("", "FR", "missing"),
+        ("   ", "FR", "missing"),
+        ("not a number", "FR", "unparseable"),
+        ("612345678", None, "unparseable"),
+        ("06 12", "FR", "invalid"),
+        ("+33 1 23", "FR", "invalid"),
+        ("0891 12 34 56", "FR", "premium_rate"),
+        ("0899 12 34 56", "FR", "premium_rate"),
+        ("0900 123 45", "BE", "premium_rate"),
+        ("0884 01 23 45", "FR", "shared_cost"),
+        ("901 12 34 56", "ES", "shared_cost"),
+        ("112", "FR", "emergency_or_short"),
+        ("15", "FR", "emergency_or_short"),
+        ("3949", "FR", "emergency_or_short"),
+        ("110", "DE", "emergency_or_short"),
+    ],
+)
+def test_rejections_have_stable_reasons(raw, region, reason):
+    result = normalise_number(raw, default_region=region)
+    assert isinstance(result, NumberRejection)
+    assert result.reason == reason
+    assert result.reason in phones.REJECTION_REASONS
+    assert result.message
+
+
+def test_no_prefix_and_no_default_country_message():
+    assert normalise_number("612345678", default_region=None) == NumberRejection(
+        "unparseable", "'612345678' has no international prefix and no default country"
+    )
+
+
+# Regions ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("country", "postcode", "expected"),
+    [
+        ("FR", "67000", "6AE"),
+        ("FR", "68100", "6AE"),
+        ("FR", "57000", "57"),
+        ("FR", "75011", ""),
+        ("FR", "97400", "974"),
+        ("FR", "97110", "971"),
+        ("FR", "97600", "976"),
+        ("ES", "35001", "CN"),
+        ("ES", "38001", "CN"),
+        ("ES", "28001", "MD"),
+        ("ES", "08001", "CT"),
+        ("PT", "9500-123", "20"),
+        ("PT", "9000-123", "30"),
+        ("PT", "1000-001", ""),
+        ("DE", "80331", ""),
+        ("IT", "20121", ""),
+        ("FR", "", ""),
+        ("fr", "67 000", "6AE"),
+    ],
+)
+def test_derive_region(country, postcode, expected):
+    assert derive_region(country, postcode) == expected
+
+
+def test_derived_regions_are_holidays_subdivisions():
+    import holidays
+
+    assert {"57", "6AE", "971", "974", "976"} <= set(holidays.FR.subdivisions)
+    assert {"CN", "MD", "CT"} <= set(holidays.ES.subdivisions)
+    assert {"20", "30"} <= set(holidays.PT.subdivisions)
+
+
+def test_parsing_is_memoised_across_spellings():
+    phones.clear_cache()
+    normalise_number("06 12 34 56 78", default_region="FR")
+    normalise_number("06.12.34.56.78", default_region="FR")
+    normalise_number("06 12 34 56 78", default_region="FR")
+    info = phones._parse.cache_info()
+    assert (info.misses, info.hits) == (1, 2)
