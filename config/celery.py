@@ -23,6 +23,8 @@ app.conf.beat_schedule: dict[str, dict] = {
     # checks every entry names a registered task.
     # Issue 6: return the leads of leases whose dialler stopped answering (lease requests sweep too).
     "expire-leases": {"task": "campaigns.expire_leases", "schedule": 30.0},
+    # Issue 7: destroy recordings past their retention (CNIL 6 months, CNPD 30 days), daily.
+    "purge-recordings": {"task": "campaigns.purge_recordings", "schedule": crontab(hour=2, minute=30)},
 }
 
 

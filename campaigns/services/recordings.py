@@ -332,3 +332,35 @@ def record_playback(*, recording: Recording, actor: Any, now: dt.datetime, chann
         {"attempt": recording.attempt_id, "channel": channel},
         at=now,
     )
+
+
+def set_campaign_retention(
+    *, campaign, retention_days: int | None, actor: Any, now: dt.datetime
+) -> CampaignRecordingPolicy | None:
+    """Set (or, with None, remove) a campaign's own recording retention. It only ever shortens the
+    country limit; recordings already stored keep the purge date they were given (a longer choice
+    must not extend them, and a shorter one applies to new recordings)."""
+    if retention_days is not None and retention_days < 1:
+        raise ValidationError({"retention_days": "Must be at least 1 day."})
+    with transaction.atomic():
+        previous = (
+            CampaignRecordingPolicy.objects.select_for_update()
+            .filter(campaign=campaign)
+            .values_list("retention_days", flat=True)
+            .first()
+        )
+        if retention_days is None:
+            CampaignRecordingPolicy.objects.filter(campaign=campaign).delete()
+            policy = None
+        else:
+            policy, _ = CampaignRecordingPolicy.objects.update_or_create(
+                campaign=campaign, defaults={"retention_days": retention_days}
+            )
+        audit(
+            actor,
+            "campaigns.recording_policy.changed",
+            campaign,
+            {"retention_days": retention_days, "previous": previous},
+            at=now,
+        )
+    return policy
