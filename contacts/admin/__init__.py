@@ -1,1 +1,1 @@
-from . import audit, imports, prospects  # noqa: F401  (one module per concept; importing registers them)
+from . import audit, compliance, imports, prospects  # noqa: F401  (one module per concept; importing registers them)

@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from contacts.admin.compliance import erase_and_suppress_action, erase_prospects_action
 from contacts.models import Advertiser, PhoneNumber, Prospect
 
 
@@ -31,5 +32,6 @@ class ProspectAdmin(admin.ModelAdmin):
     list_filter = ["country", "language", "is_customer", "source"]
     search_fields = ["last_name", "first_name", "email", "external_ref", "numbers__e164"]
     inlines = [PhoneNumberInline]
+    actions = [erase_prospects_action, erase_and_suppress_action]
     list_per_page = 50
     show_full_result_count = False  # COUNT(*) over millions of prospects on every page is wasted work
