@@ -53,6 +53,8 @@ REASON_LABELS = {
     "invalid_number": "Invalid number",
     "number_type": "Number type not callable (premium, toll-free…)",
     "country_not_in_campaign": "Number's country is not one of the campaign's",
+    "no_policy": "No calling rules on record for the callee's country",
+    "outside_campaign_dates": "Outside the campaign's dates",
     "no_callable_number": "No phone number left to call",
 }
 
