@@ -1,1 +1,1 @@
-from . import campaigns, floors, leads, people  # noqa: F401  (one module per concept; importing registers them)
+from . import campaigns, floors, leads, people, recordings  # noqa: F401  (one module per concept; importing registers them)
