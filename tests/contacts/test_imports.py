@@ -1,0 +1,570 @@
+"""Issue 3: prospect file imports: formats, header languages, mapping, dedupe, rejections, bad files."""
+
+import zipfile
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from contacts.models import AuditEntry, ImportJob, PhoneNumber, Prospect
+from contacts.services.import_files import ImportFileError, map_columns, open_rows, parse_mapping
+from contacts.services.imports import neutralise
+from tests.contacts.factories import NOW, csv_bytes, import_file, outcomes, report, xlsx_bytes
+from tests.factories import PhoneNumberFactory, ProspectFactory
+
+pytestmark = pytest.mark.django_db
+
+HEADER = ["Prénom", "Nom", "Téléphone", "Code postal", "Ville"]
+ROWS = [
+    ["Élodie", "Müller", "06 12 34 56 78", "67000", "Strasbourg"],
+    ["François", "Noël", "+33 6 12 34 56 79", "75011", "Paris"],
+]
+
+
+def numbers() -> list[str]:
+    return list(PhoneNumber.objects.order_by("e164").values_list("e164", flat=True))
+
+
+def assert_nothing_written():
+    assert Prospect.objects.count() == 0
+    assert PhoneNumber.objects.count() == 0
+
+
+# Encodings ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("encoding", "detected"),
+    [("utf-8", "utf-8"), ("utf-8-sig", "utf-8-sig"), ("cp1252", "cp1252"), ("latin-1", "cp1252")],
+)
+def test_encodings(tmp_path, encoding, detected):
+    job = import_file(tmp_path, csv_bytes([HEADER, *ROWS], delimiter=";", encoding=encoding))
+    assert job.status == ImportJob.Status.SUCCEEDED, job.error
+    assert job.counts == {"created": 2, "updated": 0, "duplicate": 0, "rejected": 0}
+    assert sorted(Prospect.objects.values_list("first_name", "last_name", "city")) == [
+        ("François", "Noël", "Paris"),
+        ("Élodie", "Müller", "Strasbourg"),
+    ]
+    assert job.columns == {
+        "Prénom": "first_name",
+        "Nom": "last_name",
+        "Téléphone": "phone",
+        "Code postal": "postcode",
+        "Ville": "city",
+    }
+    with open(tmp_path / "prospects.csv", "rb") as handle:
+        opened, _rows = open_rows(handle, mapping={})
+    assert opened.encoding == detected
+
+
+def test_latin1_bytes_undefined_in_cp1252_are_read_as_latin1(tmp_path):
+    # 0x8D is undefined in Windows-1252; a file holding it can only be ISO 8859-1.
+    content = "Nom;Téléphone;Ville\r\nDupont\x8d;0612345678;Orléans\r\n".encode("latin-1")
+    job = import_file(tmp_path, content)
+    assert job.status == ImportJob.Status.SUCCEEDED, job.error
+    prospect = Prospect.objects.get()
+    assert (prospect.last_name, prospect.city) == ("Dupont\x8d", "Orléans")
+
+
+def test_cp1252_euro_and_oe_ligature(tmp_path):
+    content = "Nom;Téléphone;Tags\r\nCœur;0612345678;prix 20€\r\n".encode("cp1252")
+    job = import_file(tmp_path, content)
+    assert job.status == ImportJob.Status.SUCCEEDED
+    prospect = Prospect.objects.get()
+    assert (prospect.last_name, prospect.tags) == ("Cœur", ["prix 20€"])
+
+
+# Delimiters, quoting, line endings -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("delimiter", [",", ";", "\t"])
+@pytest.mark.parametrize("crlf", [True, False])
+def test_delimiters_and_line_endings(tmp_path, delimiter, crlf):
+    job = import_file(tmp_path, csv_bytes([HEADER, *ROWS], delimiter=delimiter, crlf=crlf))
+    assert job.status == ImportJob.Status.SUCCEEDED, job.error
+    assert job.counts["created"] == 2
+    assert numbers() == ["+33612345678", "+33612345679"]
+    assert Prospect.objects.get(numbers__e164="+33612345678").city == "Strasbourg"
+
+
+def test_quoted_embedded_newlines_keep_line_numbers(tmp_path):
+    content = (
+        b'Nom,T\xc3\xa9l\xc3\xa9phone,Ville\r\n"Dupont\r\nde la Tour",0612345678,"Saint-\nDenis"\r\n'
+        b"Martin,not-a-number,Paris\r\nDurand,0612345679,Lyon\r\n"
+    )
+    job = import_file(tmp_path, content)
+    assert [(o["line"], o["outcome"], o["reason"]) for o in outcomes(job)] == [
+        ("2", "created", ""),
+        ("5", "rejected", "unparseable"),
+        ("6", "created", ""),
+    ]
+    assert Prospect.objects.get(numbers__e164="+33612345678").last_name == "Dupont\r\nde la Tour"
+
+
+# Header languages and mapping ----------------------------------------------------------------------
+
+LANGUAGE_HEADERS = {
+    "en": ["First name", "Last name", "Phone", "Postcode", "City", "Email", "Country"],
+    "fr": ["Prénom", "Nom", "Téléphone", "Code postal", "Ville", "Courriel", "Pays"],
+    "nl": ["Voornaam", "Achternaam", "Telefoon", "Postcode", "Woonplaats", "E-mailadres", "Land"],
+    "de": ["Vorname", "Nachname", "Telefon", "PLZ", "Ort", "E-Mail", "Land"],
+    "it": ["Nome", "Cognome", "Telefono", "CAP", "Città", "Posta elettronica", "Paese"],
+    "es": ["Nombre", "Apellidos", "Teléfono", "Código postal", "Ciudad", "Correo electrónico", "País"],
+    "pt": ["Primeiro nome", "Apelido", "Telefone", "Código postal", "Cidade", "E-mail", "País"],
+}
+COUNTRY_ROW = {
+    "en": ("BE", "0470 12 34 56", "+32470123456"),
+    "fr": ("France", "06 12 34 56 78", "+33612345678"),
+    "nl": ("Nederland", "06 12345678", "+31612345678"),
+    "de": ("Deutschland", "0151 23456789", "+4915123456789"),
+    "it": ("Italia", "312 345 6789", "+393123456789"),
+    "es": ("España", "612 34 56 78", "+34612345678"),
+    "pt": ("Portugal", "912 345 678", "+351912345678"),
+}
+EXPECTED_COUNTRY = {"en": "BE", "fr": "FR", "nl": "NL", "de": "DE", "it": "IT", "es": "ES", "pt": "PT"}
+
+
+@pytest.mark.parametrize("language", sorted(LANGUAGE_HEADERS))
+def test_header_languages(tmp_path, language):
+    country, raw, e164 = COUNTRY_ROW[language]
+    row = ["Ana", "Silva", raw, "1000", "Town", "ana@example.org", country]
+    job = import_file(tmp_path, csv_bytes([LANGUAGE_HEADERS[language], row]), default_country="")
+    assert job.status == ImportJob.Status.SUCCEEDED, job.error
+    assert sorted(job.columns.values()) == sorted(
+        ["first_name", "last_name", "phone", "postcode", "city", "email", "country"]
+    )
+    prospect = Prospect.objects.get()
+    assert (prospect.first_name, prospect.last_name, prospect.email, prospect.country) == (
+        "Ana",
+        "Silva",
+        "ana@example.org",
+        EXPECTED_COUNTRY[language],
+    )
+    assert numbers() == [e164]
+
+
+def test_explicit_mapping_for_unknown_headers(tmp_path):
+    content = csv_bytes([["Kontakt", "Wer", "Kundennr"], ["0151 23456789", "Weber", "K-1"]])
+    job = import_file(
+        tmp_path, content, default_country="DE", mapping="Kontakt=phone,Wer=last_name,Kundennr=external_ref"
+    )
+    assert job.status == ImportJob.Status.SUCCEEDED, job.error
+    prospect = Prospect.objects.get()
+    assert (prospect.last_name, prospect.external_ref, prospect.country, prospect.language) == (
+        "Weber",
+        "K-1",
+        "DE",
+        "de",
+    )
+
+
+def test_explicit_mapping_wins_over_a_recognised_header(tmp_path):
+    content = csv_bytes([["Téléphone", "Portable", "Nom"], ["01 23 45 67 89", "06 12 34 56 78", "Petit"]])
+    job = import_file(tmp_path, content, mapping={"Portable": "phone"})
+    assert job.columns == {"Portable": "phone", "Nom": "last_name"}
+    assert numbers() == ["+33612345678"]
+
+
+def test_mapping_naming_a_missing_column_fails_and_writes_nothing(tmp_path):
+    job = import_file(tmp_path, csv_bytes([HEADER, *ROWS]), mapping="Mobile=phone")
+    assert job.status == ImportJob.Status.FAILED
+    assert job.error.startswith("the mapping names column 'Mobile', which is not in the header")
+    assert_nothing_written()
+
+
+def test_mapping_with_unknown_field_is_refused():
+    with pytest.raises(ImportFileError, match="mapping names unknown field 'phone_number'"):
+        parse_mapping("Tel=phone_number")
+    with pytest.raises(ImportFileError, match="is not COLUMN=FIELD"):
+        parse_mapping("Tel")
+
+
+def test_first_of_two_phone_columns_is_used():
+    assert map_columns(["Tel", "Mobile", "Nom"], {}) == {0: "phone", 2: "last_name"}
+
+
+def test_default_country_reads_national_numbers(tmp_path):
+    content = csv_bytes([["Naam", "Telefoon"], ["Jansen", "0470 12 34 56"]])
+    job = import_file(tmp_path, content, default_country="BE")
+    assert job.status == ImportJob.Status.SUCCEEDED
+    prospect = Prospect.objects.get()
+    assert (prospect.country, prospect.language, numbers()) == ("BE", "", ["+32470123456"])
+
+
+def test_country_column_wins_over_default_country(tmp_path):
+    content = csv_bytes([["Name", "Phone", "Country"], ["Rossi", "312 345 6789", "IT"]])
+    import_file(tmp_path, content, default_country="FR")
+    assert numbers() == ["+393123456789"]
+    assert Prospect.objects.get().country == "IT"
+
+
+def test_international_number_without_country_sets_the_country(tmp_path):
+    content = csv_bytes([["Name", "Phone"], ["Costa", "+351 912 345 678"], ["Hoarau", "+262 692 12 34 56"]])
+    import_file(tmp_path, content, default_country="")
+    assert sorted(Prospect.objects.values_list("last_name", "country")) == [("Costa", "PT"), ("Hoarau", "FR")]
+    assert PhoneNumber.objects.get(e164="+262692123456").time_zone == "Indian/Reunion"
+
+
+def test_address_fields_place_the_number(tmp_path):
+    content = csv_bytes(
+        [
+            ["Nombre", "Teléfono", "Código postal", "País"],
+            ["Ana", "612 34 56 78", "35001", "ES"],
+            ["Luis", "612 34 56 79", "", "ES"],
+        ]
+    )
+    import_file(tmp_path, content)
+    canary = PhoneNumber.objects.get(e164="+34612345678")
+    assert (canary.time_zone, canary.time_zone_candidates, canary.prospect.region) == (
+        "Atlantic/Canary",
+        ["Atlantic/Canary"],
+        "CN",
+    )
+    unknown = PhoneNumber.objects.get(e164="+34612345679")
+    assert (unknown.time_zone, unknown.time_zone_candidates) == (
+        "Europe/Madrid",
+        ["Atlantic/Canary", "Europe/Madrid"],
+    )
+
+
+# XLSX ---------------------------------------------------------------------------------------------
+
+
+def test_xlsx(tmp_path):
+    content = xlsx_bytes(
+        [
+            ["Vorname", "Nachname", "Handy", "PLZ"],
+            ["Jonas", "Schmidt", 15123456789, "10115"],  # Excel dropped the trunk 0
+            ["Lea", "Wagner", "0151 12345678", None],
+            [None, None, None, None],
+            ["Bad", "Row", "123", None],
+        ]
+    )
+    job = import_file(tmp_path, content, name="liste.xlsx", default_country="DE")
+    assert job.status == ImportJob.Status.SUCCEEDED, job.error
+    assert [(o["line"], o["outcome"]) for o in outcomes(job)] == [
+        ("2", "created"),
+        ("3", "created"),
+        ("5", "rejected"),
+    ]
+    assert numbers() == ["+4915112345678", "+4915123456789"]
+
+
+def test_xlsx_number_cell_without_leading_zero(tmp_path):
+    content = xlsx_bytes([["Nom", "Portable"], ["Leroy", 612345678]])
+    import_file(tmp_path, content, name="l.xlsx")
+    assert numbers() == ["+33612345678"]
+
+
+# Deduplication ------------------------------------------------------------------------------------
+
+
+def test_same_number_twice_however_written_is_a_duplicate_row(tmp_path):
+    content = csv_bytes(
+        [
+            ["Nom", "Téléphone"],
+            ["Dupont", "06 12 34 56 78"],
+            ["Dupont bis", "+33 (0)6.12.34.56.78"],
+            ["Dupont ter", "0033612345678"],
+        ]
+    )
+    job = import_file(tmp_path, content)
+    prospect = Prospect.objects.get()
+    assert job.counts == {"created": 1, "updated": 0, "duplicate": 2, "rejected": 0}
+    assert [(o["line"], o["outcome"], o["prospect_id"], o["message"]) for o in outcomes(job)] == [
+        ("2", "created", str(prospect.pk), ""),
+        ("3", "duplicate", str(prospect.pk), "same number as line 2"),
+        ("4", "duplicate", str(prospect.pk), "same number as line 2"),
+    ]
+    assert prospect.last_name == "Dupont"
+
+
+def test_existing_number_updates_the_prospect_filling_blanks_never_erasing(tmp_path):
+    existing = ProspectFactory(first_name="Camille", last_name="Martin", city="", email="", postcode="75011")
+    PhoneNumberFactory(prospect=existing, e164="+33612345678")
+    content = csv_bytes(
+        [
+            ["Prénom", "Nom", "Téléphone", "Ville", "Email", "Code postal", "Client"],
+            ["", "Autre", "06 12 34 56 78", "Paris", "camille@example.org", "", "oui"],
+        ]
+    )
+    job = import_file(tmp_path, content)
+    assert job.counts == {"created": 0, "updated": 1, "duplicate": 0, "rejected": 0}
+    existing.refresh_from_db()
+    assert (
+        existing.first_name,
+        existing.last_name,
+        existing.city,
+        existing.email,
+        existing.postcode,
+        existing.is_customer,
+    ) == ("Camille", "Martin", "Paris", "camille@example.org", "75011", True)
+    assert Prospect.objects.count() == 1
+    assert outcomes(job)[0]["prospect_id"] == str(existing.pk)
+
+
+def test_external_ref_of_the_same_source_updates_and_adds_the_number(tmp_path):
+    existing = ProspectFactory(source="crm", external_ref="C-42", city="")
+    PhoneNumberFactory(prospect=existing, e164="+33612345670")
+    content = csv_bytes([["Référence", "Téléphone", "Ville"], ["C-42", "06 12 34 56 78", "Lille"]])
+    job = import_file(tmp_path, content, source="crm")
+    assert job.counts["updated"] == 1
+    existing.refresh_from_db()
+    assert existing.city == "Lille"
+    assert sorted(existing.numbers.values_list("e164", flat=True)) == ["+33612345670", "+33612345678"]
+
+
+def test_external_ref_of_another_source_creates(tmp_path):
+    ProspectFactory(source="crm", external_ref="C-42")
+    content = csv_bytes([["Référence", "Téléphone"], ["C-42", "06 12 34 56 78"]])
+    job = import_file(tmp_path, content, source="dealer")
+    assert job.counts["created"] == 1
+    assert Prospect.objects.filter(external_ref="C-42").count() == 2
+
+
+def test_same_external_ref_twice_in_a_file_is_one_prospect_with_two_numbers(tmp_path):
+    content = csv_bytes(
+        [["Ref", "Phone", "City"], ["R1", "06 12 34 56 78", ""], ["R1", "06 12 34 56 79", "Nantes"]]
+    )
+    job = import_file(tmp_path, content, source="web")
+    prospect = Prospect.objects.get()
+    assert [(o["outcome"], o["prospect_id"]) for o in outcomes(job)] == [
+        ("created", str(prospect.pk)),
+        ("updated", str(prospect.pk)),
+    ]
+    assert (prospect.city, prospect.numbers.count()) == ("Nantes", 2)
+
+
+def test_reimporting_a_file_updates_and_creates_nothing(tmp_path):
+    content = csv_bytes([HEADER, *ROWS])
+    import_file(tmp_path, content)
+    again = import_file(tmp_path, content)
+    assert again.counts == {"created": 0, "updated": 2, "duplicate": 0, "rejected": 0}
+    assert Prospect.objects.count() == 2
+
+
+def test_duplicates_across_write_batches_get_the_prospect_id(tmp_path, monkeypatch):
+    from contacts.services import imports
+
+    monkeypatch.setattr(imports, "WRITE_BATCH_ROWS", 2)
+    monkeypatch.setattr(imports, "CHUNK_ROWS", 1)
+    rows = [
+        ["Nom", "Tel"],
+        ["A", "0612345671"],
+        ["B", "0612345672"],
+        ["C", "0612345673"],
+        ["A2", "06 12 34 56 71"],
+    ]
+    job = import_file(tmp_path, csv_bytes(rows))
+    first = Prospect.objects.get(last_name="A")
+    assert outcomes(job)[-1] == {
+        "line": "5",
+        "outcome": "duplicate",
+        "prospect_id": str(first.pk),
+        "e164": "+33612345671",
+        "reason": "duplicate",
+        "message": "same number as line 2",
+    }
+
+
+# Rejections --------------------------------------------------------------------------------------
+
+
+def test_every_rejection_reason_is_reported_and_good_rows_are_kept(tmp_path):
+    rows = [
+        ["Nom", "Téléphone", "Email", "Pays", "Ville"],
+        ["Ok", "06 12 34 56 78", "", "", ""],
+        ["Vide", "", "", "", ""],
+        ["Lettres", "appelez-moi", "", "", ""],
+        ["Court", "06 12", "", "", ""],
+        ["Surtaxé", "0891 12 34 56", "", "", ""],
+        ["Partagé", "0884 01 23 45", "", "", ""],
+        ["Urgence", "112", "", "", ""],
+        ["Mail", "06 12 34 56 79", "pas-un-mail", "", ""],
+        ["Pays", "06 12 34 56 77", "", "Atlantis", ""],
+        ["Long", "06 12 34 56 76", "", "", "x" * 101],
+        ["Ok2", "06 12 34 56 75", "", "", ""],
+    ]
+    job = import_file(tmp_path, csv_bytes(rows))
+    assert job.status == ImportJob.Status.SUCCEEDED
+    assert job.counts == {"created": 2, "updated": 0, "duplicate": 0, "rejected": 9}
+    assert job.rejection_reasons == {
+        "emergency_or_short": 1,
+        "field_too_long": 1,
+        "invalid": 1,
+        "invalid_country": 1,
+        "invalid_email": 1,
+        "missing": 1,
+        "premium_rate": 1,
+        "shared_cost": 1,
+        "unparseable": 1,
+    }
+    assert [(r[0], r[1]) for r in report(job)[1:]] == [
+        ("3", "missing"),
+        ("4", "unparseable"),
+        ("5", "invalid"),
+        ("6", "premium_rate"),
+        ("7", "shared_cost"),
+        ("8", "emergency_or_short"),
+        ("9", "invalid_email"),
+        ("10", "invalid_country"),
+        ("11", "field_too_long"),
+    ]
+    assert numbers() == ["+33612345675", "+33612345678"]
+
+
+def test_report_neutralises_formulas(tmp_path):
+    rows = [
+        ["Nom", "Téléphone", "Ville"],
+        ['=HYPERLINK("http://x")', "0891 12 34 56", "@SUM(A1)"],
+        ["-2+3", "abc", "+cmd"],
+    ]
+    job = import_file(tmp_path, csv_bytes(rows))
+    assert report(job) == [
+        ["line", "reason", "message", "Nom", "Téléphone", "Ville"],
+        [
+            "2",
+            "premium_rate",
+            "'0891 12 34 56' is a premium-rate number: not callable",
+            '\'=HYPERLINK("http://x")',
+            "0891 12 34 56",
+            "'@SUM(A1)",
+        ],
+        ["3", "unparseable", "'abc' is not a phone number", "'-2+3", "abc", "'+cmd"],
+    ]
+
+
+@pytest.mark.parametrize("cell", ["=1+1", "+33", "-1", "@x", "\tx", "\rx"])
+def test_neutralise(cell):
+    assert neutralise(cell) == "'" + cell
+    assert neutralise("Dupont") == "Dupont"
+
+
+# Bad files: a clear error and nothing written ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("content", "name", "error"),
+    [
+        (b"", "e.csv", "the file is empty"),
+        (b"\r\n\r\n  \r\n", "e.csv", "the file is empty"),
+        (b"\xef\xbb\xbf", "e.csv", "the file is empty"),
+        ("Nom;Téléphone\r\n".encode(), "h.csv", "the file has a header but no rows"),
+        ("Nom;Téléphone\r\n;\r\n".encode(), "h.csv", "the file has a header but no rows"),
+        (b"Nom;Ville\r\nDupont;Paris\r\n", "n.csv", "no phone column: none of the headers ('Nom', 'Ville')"),
+        (b"Nom,Tel\r\n\x00\x01\x02\x03binary", "b.csv", "the file is binary (it contains NUL bytes)"),
+        (b"%PDF-1.7 ...", "d.pdf", "the file is a PDF document, not a CSV or XLSX file"),
+        (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "o.xls", "the file is an old Excel 97"),
+        (b'Nom,Tel\r\nDupont,"0612345678\r\n', "t.csv", "line 2: the CSV is malformed or truncated"),
+        (b"Nom,Tel\x07\r\nA,0612345678\r\n", "c.csv", "the file holds control characters"),
+    ],
+)
+def test_bad_files_write_nothing(tmp_path, content, name, error):
+    job = import_file(tmp_path, content, name=name)
+    assert job.status == ImportJob.Status.FAILED
+    assert job.error.startswith(error), job.error
+    assert job.counts == {"created": 0, "updated": 0, "duplicate": 0, "rejected": 0}
+    assert not job.report
+    assert_nothing_written()
+    assert AuditEntry.objects.filter(action="contacts.import.failed", target_id=str(job.pk)).count() == 1
+
+
+def test_truncated_xlsx_writes_nothing(tmp_path):
+    content = xlsx_bytes([["Nom", "Tel"], *[[f"N{i}", f"06123456{i:02d}"] for i in range(50)]])
+    job = import_file(tmp_path, content[: len(content) // 2], name="t.xlsx")
+    assert job.status == ImportJob.Status.FAILED
+    assert job.error.startswith("the XLSX file is damaged or truncated")
+    assert_nothing_written()
+
+
+def test_xlsx_with_a_corrupt_sheet_fails_mid_read_and_writes_nothing(tmp_path):
+    good = xlsx_bytes([["Nom", "Tel"], *[[f"N{i}", f"06123456{i:02d}"] for i in range(50)]])
+    source = tmp_path / "good.xlsx"
+    source.write_bytes(good)
+    broken = tmp_path / "broken.xlsx"
+    with zipfile.ZipFile(source) as zin, zipfile.ZipFile(broken, "w") as zout:
+        for item in zin.infolist():
+            data = zin.read(item.filename)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                data = data[: len(data) * 2 // 3]  # the sheet ends in the middle of a row
+            zout.writestr(item, data)
+    job = import_file(tmp_path, broken.read_bytes(), name="b.xlsx")
+    assert job.status == ImportJob.Status.FAILED
+    assert job.error.startswith("the XLSX file is damaged or truncated")
+    assert_nothing_written()
+
+
+def test_utf8_truncated_in_a_character(tmp_path):
+    job = import_file(tmp_path, "Nom,Tel\r\nJosé,0612345678\r\nRenée".encode()[:-2])
+    assert job.status == ImportJob.Status.FAILED
+    assert job.error == "the file ends in the middle of a UTF-8 character: it is truncated"
+    assert_nothing_written()
+
+
+# Jobs --------------------------------------------------------------------------------------------
+
+
+def test_job_is_idempotent_and_audited(tmp_path):
+    from contacts.services.imports import run_import
+
+    job = import_file(tmp_path, csv_bytes([HEADER, *ROWS]))
+    assert (job.status, job.progress, job.rows_total, job.started_at, job.finished_at) == (
+        ImportJob.Status.SUCCEEDED,
+        100,
+        2,
+        NOW,
+        NOW,
+    )
+    again = run_import(job_id=job.pk, now=NOW)
+    assert again.counts == job.counts
+    assert Prospect.objects.count() == 2
+    assert list(
+        AuditEntry.objects.filter(target_id=str(job.pk)).order_by("id").values_list("action", "details")
+    ) == [
+        ("contacts.import.requested", {"file": "prospects.csv", "size": job.file_size, "source": "tests"}),
+        ("contacts.import.completed", {"created": 2, "updated": 0, "duplicate": 0, "rejected": 0, "rows": 2}),
+    ]
+
+
+def test_worker_processes_give_the_same_result(tmp_path, monkeypatch):
+    from contacts.services import imports
+
+    monkeypatch.setattr(imports, "CHUNK_ROWS", 7)
+    rows = [["Nom", "Tel"]] + [[f"N{i}", f"06 12 34 {i // 100:02d} {i % 100:02d}"] for i in range(60)]
+    rows += [["Dup", "0612340005"], ["Bad", "0891123456"]]
+    job = import_file(tmp_path, csv_bytes(rows), workers=2)
+    assert job.counts == {"created": 60, "updated": 0, "duplicate": 1, "rejected": 1}
+    assert [o["line"] for o in outcomes(job)] == [str(n) for n in range(2, 64)]
+
+
+# CLI ---------------------------------------------------------------------------------------------
+
+
+def test_cli_imports_and_prints_a_summary(tmp_path, capsys):
+    path = tmp_path / "p.csv"
+    path.write_bytes(csv_bytes([["Achternaam", "Mobiel"], ["de Vries", "06 12345678"], ["X", "0900 1234"]]))
+    call_command(
+        "import_prospects", str(path), "--source", "event", "--default-country", "NL", "--no-progress"
+    )
+    out = capsys.readouterr().out
+    assert "2 rows: 1 created, 0 updated, 0 duplicate, 1 rejected" in out
+    assert "rejected premium_rate: 1" in out
+    assert Prospect.objects.get().source == "event"
+
+
+def test_cli_mapping_and_failure(tmp_path):
+    path = tmp_path / "p.csv"
+    path.write_bytes(csv_bytes([["Wer", "Nummer"], ["Weber", "0151 23456789"]]))
+    with pytest.raises(CommandError, match="failed, nothing written: no phone column"):
+        call_command("import_prospects", str(path), "--default-country", "DE", "--no-progress")
+    call_command(
+        "import_prospects",
+        str(path),
+        "--default-country",
+        "DE",
+        "--mapping",
+        "Nummer=phone,Wer=last_name",
+        "--no-progress",
+    )
+    assert Prospect.objects.get().last_name == "Weber"
+    with pytest.raises(CommandError, match="no such file"):
+        call_command("import_prospects", str(tmp_path / "missing.csv"))
