@@ -166,7 +166,9 @@ def test_campaign_retention_longer_than_the_country_is_capped():
 
 def test_late_upload_does_not_extend_retention():
     attempt = AttemptFactory(started_at=CALL)
-    assert purge_after_for(attempt=attempt, now=CALL_UTC + dt.timedelta(days=20)) == CALL_UTC + dt.timedelta(days=180)
+    assert purge_after_for(attempt=attempt, now=CALL_UTC + dt.timedelta(days=20)) == CALL_UTC + dt.timedelta(
+        days=180
+    )
 
 
 def test_purge_exactly_at_the_boundary():

@@ -10,6 +10,7 @@ from django.utils import timezone
 DEMO_STEPS = [
     "contacts.demo.accounts:load_accounts",
     "contacts.demo.compliance:load_compliance",  # after prospects: consents and registers use them
+    "campaigns.demo.recordings:load_recordings",  # notices, then attempts with recordings
 ]
 
 
