@@ -8,7 +8,7 @@ for the candidates it held back during the same request.
 from __future__ import annotations
 
 from collections import Counter
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from django.db.models import Count, Min, Q
 
@@ -98,16 +98,36 @@ def explain_empty_queue(
     }
 
 
-def _window_end(decision) -> datetime | None:
-    """End of the calling window the lead was handed out in, from the decision's details."""
+def _window_end(decision, *, at: datetime, books: dict) -> datetime | None:
+    """End of the calling window the lead was handed out in: the earliest end, over the callee's
+    candidate zones, of the policy interval containing `at` (callee's local time)."""
     if decision is None:
         return None
     details = decision.details or {}
-    for key in ("window_ends_at", "window_end", "callable_until"):
-        value = details.get(key)
-        if value is not None:
-            return value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
-    return None
+    if details.get("window_ends_at"):
+        return details["window_ends_at"]
+    country, zones = details.get("country"), details.get("zones") or []
+    if not country or not zones:
+        return None
+    from campaigns.selectors import calendar
+
+    if country not in books:
+        books[country] = calendar.PolicyBook.load([country])
+    policy = books[country].at(country, at)
+    if policy is None:
+        return None
+    ends = []
+    for zone_name in zones:
+        local = at.astimezone(calendar.zone(zone_name))
+        _, intervals = calendar.day_status(policy, details.get("region", ""), local.date())
+        second = local.hour * 3600 + local.minute * 60 + local.second
+        end = next((e for s, e in intervals if s <= second < e), None)
+        if end is None:
+            return None
+        midnight = datetime(local.year, local.month, local.day, tzinfo=local.tzinfo)
+        # Aware + timedelta is wall-clock arithmetic in zoneinfo: right on daylight-saving days.
+        ends.append(midnight + timedelta(seconds=end))
+    return min(ends).astimezone(UTC) if ends else None
 
 
 def lease_items(*, outcome, at: datetime) -> list[dict]:
@@ -140,6 +160,7 @@ def lease_items(*, outcome, at: datetime) -> list[dict]:
             pk__in={lead.callback_agent_id for lead in leads if lead.callback_agent_id}
         ).values_list("pk", "code")
     )
+    books: dict = {}
     items = []
     for lead in leads:
         number, prospect, campaign = lead.phone_number, lead.prospect, lead.campaign
@@ -151,7 +172,7 @@ def lease_items(*, outcome, at: datetime) -> list[dict]:
                 "e164": number.e164,
                 "time_zone": number.time_zone,
                 "time_zone_candidates": number.time_zone_candidates or [number.time_zone],
-                "window_ends_at": _window_end(outcome.decisions.get(number.pk)),
+                "window_ends_at": _window_end(outcome.decisions.get(number.pk), at=at, books=books),
                 "first_name": prospect.first_name,
                 "last_name": prospect.last_name,
                 "language": prospect.language,
