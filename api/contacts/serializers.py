@@ -124,7 +124,7 @@ class ImportJobSerializer(serializers.ModelSerializer):
 class ImportUploadSerializer(serializers.Serializer):
     file = serializers.FileField(help_text="CSV (UTF-8, Windows-1252 or Latin-1; , ; or tab) or XLSX")
     source = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
-    default_country = serializers.CharField(max_length=2, required=False, allow_blank=True, default="")
+    default_country = serializers.CharField(max_length=20, required=False, allow_blank=True, default="")
     mapping = serializers.CharField(
         required=False,
         allow_blank=True,

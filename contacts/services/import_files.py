@@ -275,6 +275,9 @@ def open_rows(
             ) from exc
         except UnicodeDecodeError as exc:
             raise ImportFileError(f"line {last + 1}: the text is not {encoding}") from exc
+        finally:
+            # The wrapper would close the caller's stream when collected; the caller owns it.
+            text.detach()
 
     return _with_header(opened, records(), mapping)
 

@@ -124,6 +124,7 @@ def check_import_file(*, stream: BinaryIO, mapping: dict | str | None) -> dict[s
     """Read the header and the first row: an empty, header-only, binary or undecodable file, or one
     without a phone column, is refused before a job exists. Returns the column → field mapping."""
     opened, rows = open_rows(stream, mapping=parse_mapping(mapping))
+    rows.close()
     stream.seek(0)
     return {opened.header[i] or f"column {i + 1}": f for i, f in opened.columns.items()}
 
