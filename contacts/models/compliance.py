@@ -113,6 +113,10 @@ class RegisterImport(models.Model):
     entries_count = models.PositiveBigIntegerField(default=0)
     rejected_count = models.PositiveBigIntegerField(default=0)
     error = models.TextField(blank=True)
+    # Bounds of the ids of this snapshot's entries (from the id sequence before and after writing):
+    # the old snapshot is deleted in primary-key windows between them.
+    entry_id_low = models.BigIntegerField(null=True, blank=True, editable=False)
+    entry_id_high = models.BigIntegerField(null=True, blank=True, editable=False)
     # Rejected lines as {"line": n, "reason": "...", "raw": "..."}, capped (see registers.py).
     rejected_lines = models.JSONField(default=list, blank=True)
     created_by = models.ForeignKey(
@@ -137,7 +141,13 @@ class RegisterEntry(models.Model):
     """A number listed in a register snapshot. `number_key` is the E.164, or for registers consulted
     by hash (Lista Robinson) the register's own hash of it."""
 
-    register_import = models.ForeignKey(RegisterImport, on_delete=models.CASCADE, related_name="entries")
+    # No database FK constraint and no index on it (measured on 200k rows: 10.5 s with both, 3.4 s
+    # without): entries are written only by the import service, into a snapshot it owns, and
+    # deleted by it by id window (`entry_id_low`/`entry_id_high`); lookups go through
+    # register_entry_lookup_idx and then the import's primary key.
+    register_import = models.ForeignKey(
+        RegisterImport, on_delete=models.CASCADE, related_name="entries", db_constraint=False, db_index=False
+    )
     register = models.CharField(max_length=20, choices=RegisterImport.Register.choices)
     number_key = models.CharField(max_length=64)
     registered_at = models.DateField(null=True, blank=True, help_text="BE: a later consent overrides it")

@@ -14,6 +14,7 @@ import datetime as dt
 import logging
 import os
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import ExitStack
 from typing import IO, Any
 
 from django.core.files.base import File
@@ -27,7 +28,9 @@ logger = logging.getLogger(__name__)
 
 # Rows per write: big enough that COPY/bulk_create overheads vanish, small enough to keep each
 # transaction and the buffer (a few MB) short.
-COPY_BATCH = 100_000
+COPY_BATCH = 500_000
+# Rows per write into an open COPY: the server inserts one chunk while the next is parsed.
+COPY_CHUNK = 5_000
 BULK_CREATE_BATCH = 5_000
 DELETE_BATCH = 50_000
 # Every rejection is counted; the first ones are kept with their line numbers for the report.
@@ -93,28 +96,63 @@ def _decoded_lines(stream: IO[bytes], progress: Callable[[int], None] | None) ->
 
 
 class _Writer:
-    """Buffers entries of one snapshot and writes them in bulk, one short transaction per batch."""
+    """Writes entries of one snapshot in bulk, one short transaction per batch.
+
+    On PostgreSQL a COPY stays open for a whole batch and receives rows in small chunks as they are
+    parsed, so the server inserts while this process parses the next lines (both cores busy).
+    """
 
     def __init__(self, register_import: RegisterImport) -> None:
         self.register_import = register_import
         self.postgres = connection.vendor == "postgresql"
-        self.buffer: list[Entry] = []
         self.limit = COPY_BATCH if self.postgres else BULK_CREATE_BATCH
-        self.written = 0
+        self.buffer: list[Entry] = []
+        self.pending = 0  # rows in the open batch, not yet committed
+        self.written = 0  # rows committed
+        self._stack: ExitStack | None = None
+        self._copy = None
+        self._prefix = f"{register_import.pk}\t{register_import.register}\t"
 
     def add(self, entry: Entry) -> None:
         self.buffer.append(entry)
-        if len(self.buffer) >= self.limit:
+        self.pending += 1
+        if self.postgres and len(self.buffer) >= COPY_CHUNK:
+            self._send()
+        if self.pending >= self.limit:
             self.flush()
 
+    def _send(self) -> None:
+        if self._stack is None:
+            self._stack = ExitStack()
+            self._stack.enter_context(transaction.atomic())
+            cursor = self._stack.enter_context(connection.cursor())
+            table = RegisterEntry._meta.db_table
+            self._copy = self._stack.enter_context(
+                cursor.copy(
+                    f"COPY {table} (register_import_id, register, number_key, registered_at) FROM STDIN"
+                )  # noqa: S608
+            )
+        prefix = self._prefix
+        # Keys are digits, '+' or hex and dates ISO: nothing needs COPY text escaping.
+        self._copy.write(
+            "".join(
+                f"{prefix}{e.number_key}\t{e.registered_at.isoformat() if e.registered_at else NULL}\n"
+                for e in self.buffer
+            )
+        )
+        self.buffer = []
+
     def flush(self) -> None:
-        if not self.buffer:
-            return
-        with transaction.atomic():
-            if self.postgres:
-                self._copy()
-            else:
-                pk, register = self.register_import.pk, self.register_import.register
+        """Commit the open batch."""
+        if self.postgres:
+            if self.buffer:
+                self._send()
+            if self._stack is not None:
+                stack, self._stack, self._copy = self._stack, None, None
+                stack.close()
+        elif self.buffer:
+            pk, register = self.register_import.pk, self.register_import.register
+            with transaction.atomic():
                 RegisterEntry.objects.bulk_create(
                     [
                         RegisterEntry(
@@ -127,32 +165,39 @@ class _Writer:
                     ],
                     batch_size=self.limit,
                 )
-        self.written += len(self.buffer)
-        self.buffer = []
+            self.buffer = []
+        self.written += self.pending
+        self.pending = 0
 
-    def _copy(self) -> None:
-        prefix = f"{self.register_import.pk}\t{self.register_import.register}\t"
-        # Keys are digits, '+' or hex and dates ISO: nothing needs COPY text escaping.
-        data = "".join(
-            f"{prefix}{e.number_key}\t{e.registered_at.isoformat() if e.registered_at else NULL}\n"
-            for e in self.buffer
-        )
-        table = RegisterEntry._meta.db_table
-        with connection.cursor() as cursor:
-            with cursor.copy(
-                f"COPY {table} (register_import_id, register, number_key, registered_at) FROM STDIN"  # noqa: S608
-            ) as copy:
-                copy.write(data)
+    def abort(self, exc: BaseException) -> None:
+        """Roll the open batch back (its COPY included)."""
+        self.buffer = []
+        self.pending = 0
+        if self._stack is not None:
+            stack, self._stack, self._copy = self._stack, None, None
+            try:
+                stack.__exit__(type(exc), exc, exc.__traceback__)
+            except Exception:  # noqa: S110  the original error is the one to report
+                pass
+
+
+def _max_entry_id() -> int:
+    return RegisterEntry.objects.order_by("-id").values_list("id", flat=True).first() or 0
 
 
 def delete_snapshot_entries(*, register_import_id: int, batch_size: int = DELETE_BATCH) -> int:
-    """Delete one snapshot's entries in id windows, each its own transaction; returns how many."""
+    """Delete one snapshot's entries in primary-key windows, each its own transaction; returns how
+    many. The windows lie between the ids recorded around the import's writes, so each batch is a
+    range scan of the primary key, never a scan of other snapshots."""
+    bounds = (
+        RegisterImport.objects.filter(pk=register_import_id)
+        .values_list("entry_id_low", "entry_id_high")
+        .first()
+    )
+    low, high = bounds if bounds else (None, None)
     entries = RegisterEntry.objects.filter(register_import_id=register_import_id)
-    bounds = list(entries.order_by("id").values_list("id", flat=True)[:1])
-    if not bounds:
-        return 0
-    low = bounds[0]
-    high = entries.order_by("-id").values_list("id", flat=True)[0]
+    if low is None or high is None:
+        low, high = 1, _max_entry_id()
     deleted = 0
     while low <= high:
         with transaction.atomic():
@@ -183,6 +228,9 @@ def run_register_import(
     if not claimed:
         return register_import  # already run or running elsewhere: idempotent
 
+    # Every id this import writes is above the highest committed one now (ids only grow).
+    register_import.entry_id_low = _max_entry_id() + 1
+    RegisterImport.objects.filter(pk=register_import.pk).update(entry_id_low=register_import.entry_id_low)
     parser = PARSERS[register_import.register]
     writer = _Writer(register_import)
     lines_total = rejected = valid = 0
@@ -207,6 +255,7 @@ def run_register_import(
             if writer.written != before:
                 save_progress()
         writer.flush()
+        RegisterImport.objects.filter(pk=register_import.pk).update(entry_id_high=_max_entry_id())
         if valid == 0:
             raise RegisterImportError(
                 "the file has no valid line: empty, or not a file of this register"
@@ -222,6 +271,8 @@ def run_register_import(
             report=report,
         )
     except Exception as exc:
+        writer.abort(exc)
+        RegisterImport.objects.filter(pk=register_import.pk).update(entry_id_high=_max_entry_id())
         logger.warning("register import %s failed: %s", register_import.pk, exc)
         message = str(exc) if isinstance(exc, RegisterImportError) else f"{type(exc).__name__}: {exc}"
         RegisterImport.objects.filter(pk=register_import.pk).update(
