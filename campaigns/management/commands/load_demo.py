@@ -10,6 +10,8 @@ from django.utils import timezone
 DEMO_STEPS = [
     "contacts.demo.accounts:load_accounts",
     "contacts.demo.compliance:load_compliance",  # after prospects: consents and registers use them
+    "campaigns.demo.floors:load_floors",
+    "campaigns.demo.campaigns:load_campaigns",  # after prospects and consents: builds the lists
     "campaigns.demo.recordings:load_recordings",  # notices, then attempts with recordings
 ]
 
