@@ -73,8 +73,10 @@ class RecordingUploadSerializer(serializers.Serializer):
     attempt = serializers.PrimaryKeyRelatedField(queryset=Attempt.objects.none())
     file = serializers.FileField(required=False, allow_null=True)
     uri = serializers.URLField(max_length=500, required=False, allow_blank=True, default="")
-    duration_seconds = serializers.IntegerField(min_value=0, required=False, allow_null=True)
-    size_bytes = serializers.IntegerField(min_value=0, required=False, allow_null=True)
+    duration_seconds = serializers.IntegerField(
+        min_value=0, max_value=2**31 - 1, required=False, allow_null=True
+    )
+    size_bytes = serializers.IntegerField(min_value=0, max_value=2**63 - 1, required=False, allow_null=True)
     checksum = serializers.RegexField(r"^[0-9a-fA-F]{64}$", required=False, allow_blank=True, default="")
     payment_data_spoken = serializers.BooleanField(required=False, default=False)
 
