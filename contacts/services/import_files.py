@@ -8,6 +8,7 @@ nothing. Rows are yielded one at a time: a file is never loaded whole into memor
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import io
 import re
@@ -277,7 +278,8 @@ def open_rows(
             raise ImportFileError(f"line {last + 1}: the text is not {encoding}") from exc
         finally:
             # The wrapper would close the caller's stream when collected; the caller owns it.
-            text.detach()
+            with contextlib.suppress(ValueError):  # already closed by the caller
+                text.detach()
 
     return _with_header(opened, records(), mapping)
 
