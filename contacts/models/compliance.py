@@ -153,7 +153,9 @@ class RegisterEntry(models.Model):
     registered_at = models.DateField(null=True, blank=True, help_text="BE: a later consent overrides it")
 
     class Meta:
-        indexes = [models.Index(fields=["register", "number_key"], name="register_entry_lookup_idx")]
+        # Every look-up is "is this key in that snapshot?" (by register or by import): number_key
+        # first serves both; a snapshot's own rows are reached by id window, never by this index.
+        indexes = [models.Index(fields=["number_key", "register_import"], name="register_entry_lookup_idx")]
 
     def __str__(self) -> str:
         return f"{self.register}:{self.number_key}"
