@@ -116,8 +116,9 @@ def _is_user(actor: Any) -> bool:
     return actor is not None and getattr(actor, "is_authenticated", False)
 
 
-def run_list_build(*, build_id: int, now: dt.datetime) -> ListBuild:
-    """Run a queued build to the end. Idempotent: a job that is not pending is left as it is."""
+def run_list_build(*, build_id: int, now: dt.datetime, distribute: bool = True) -> ListBuild:
+    """Run a queued build to the end, then give the new leads their floors (`distribute=False`
+    leaves that to a later `distribute_leads`). Idempotent: a job not pending is left as it is."""
     claimed = ListBuild.objects.filter(pk=build_id, status=ListBuild.Status.PENDING).update(
         status=ListBuild.Status.RUNNING, started_at=now
     )
@@ -145,11 +146,9 @@ def run_list_build(*, build_id: int, now: dt.datetime) -> ListBuild:
                     excluded={k: v for k, v in excluded.items() if v},
                 )
                 lo = hi
-        distribution = distribute_leads(campaign=campaign, now=now)
+        distribution = distribute_leads(campaign=campaign, now=now).as_dict() if distribute else {}
         ListBuild.objects.filter(pk=build.pk).update(
-            status=ListBuild.Status.DONE,
-            finished_at=now,
-            distribution=distribution.as_dict(),
+            status=ListBuild.Status.DONE, finished_at=now, distribution=distribution
         )
         build.refresh_from_db()
         audit(
