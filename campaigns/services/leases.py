@@ -15,12 +15,13 @@ leaves the queue until then instead of being re-checked by every request (the "s
 
 from __future__ import annotations
 
+import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Case, F, Q, Value, When
 
 from campaigns.models import Campaign, DiallerIntegration, Floor, Lead, Lease
@@ -148,13 +149,16 @@ def lease_leads(
             passed, held = _check_at_handover(candidates, campaigns=campaigns, now=now, outcome=outcome)
             taken.extend(passed)
             if held:
-                Lead.objects.bulk_update(held, ["state", "next_call_at", "done_reason"])
+                _save_held(held)
             if len(candidates) < fetch:
                 break
         if not taken:
             return outcome
 
-        lease = Lease.objects.create(
+        # The lease row is written after the claim, with its count: foreign keys are checked at
+        # commit (Django declares them DEFERRABLE INITIALLY DEFERRED), which saves a round trip.
+        lease = Lease(
+            id=uuid.uuid4(),
             integration=integration,
             floor=floor,
             campaign=campaign,
@@ -164,17 +168,17 @@ def lease_leads(
         )
         ids = [lead.pk for lead in taken]
         claimed = Lead.objects.filter(pk__in=ids, lease__isnull=True, state__in=HANDOVER_STATES).update(
-            state=Lead.State.LEASED, lease=lease, last_lease=lease
+            state=Lead.State.LEASED, lease_id=lease.pk, last_lease_id=lease.pk
         )
         if claimed != len(ids):
             # Only possible on a backend that neither locks rows nor serialises writers: keep
             # exactly the rows this UPDATE claimed.
-            mine = set(Lead.objects.filter(lease=lease).values_list("pk", flat=True))
+            mine = set(Lead.objects.filter(lease_id=lease.pk).values_list("pk", flat=True))
             taken = [lead for lead in taken if lead.pk in mine]
+        lease.leased_count = len(taken)
+        lease.save(force_insert=True)
         for lead in taken:
             lead.state, lead.lease, lead.last_lease = Lead.State.LEASED, lease, lease
-        lease.leased_count = len(taken)
-        Lease.objects.filter(pk=lease.pk).update(leased_count=len(taken))
         # Bulk access to personal data must be attributable to a key (DOMAIN.md promise 8).
         audit(
             actor,
@@ -259,6 +263,23 @@ def _check_at_handover(
     return passed, held
 
 
+def _save_held(leads: list[Lead]) -> None:
+    """Write held-back leads' new state and next time (executemany: bulk_update's CASE building
+    costs ~10 ms of Python per lead, measured on the bench)."""
+    fields = [Lead._meta.get_field(name) for name in ("state", "next_call_at", "done_reason")]
+    quote = connection.ops.quote_name
+    sets = ", ".join(f"{quote(f.column)} = %s" for f in fields)
+    sql = f"UPDATE {quote(Lead._meta.db_table)} SET {sets} WHERE id = %s"  # noqa: S608 (model names only)
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            sql,
+            [
+                [f.get_db_prep_save(getattr(lead, f.attname), connection) for f in fields] + [lead.pk]
+                for lead in leads
+            ],
+        )
+
+
 def _is_static(reason: str) -> bool:
     return reason.split(":", 1)[0] in STATIC_REASONS
 
@@ -284,6 +305,9 @@ def expire_leases(*, now: datetime, batch_size: int = 200) -> int:
     SKIP LOCKED and ended with a conditional update.
     """
     returned = 0
+    due = Lease.objects.filter(released_at__isnull=True, expires_at__lte=now)
+    if not due.exists():  # the common case at every lease request: one indexed probe, no transaction
+        return 0
     while True:
         with transaction.atomic():
             ids = list(

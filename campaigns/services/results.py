@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Count
 
 from campaigns.models import (
@@ -392,19 +392,7 @@ def _write_attempts(accepted, *, integration, statuses, now, actor) -> None:
     for (index, item, *_), attempt in zip(accepted, created, strict=True):
         statuses[index] = ItemStatus(index, item["call_id"], CREATED, attempt=attempt.pk)
         by_index[index] = (item, attempt)
-    Lead.objects.bulk_update(
-        list(touched.values()),
-        [
-            "state",
-            "done_reason",
-            "attempts",
-            "next_call_at",
-            "callback_at",
-            "callback_agent",
-            "last_outcome",
-            "lease",
-        ],
-    )
+    _save_lead_moves(list(touched.values()), now=now)
     # The objection or do-not-call is on the list before the response leaves (promise 3).
     for index, lead, reason, call_id in suppressions:
         suppress_number(
@@ -417,9 +405,16 @@ def _write_attempts(accepted, *, integration, statuses, now, actor) -> None:
         )
         statuses[index].suppressed = True
     if contacts:
-        Prospect.objects.bulk_update(
-            [Prospect(pk=pk, last_contact_at=at) for pk, at in contacts.items()], ["last_contact_at"]
+        field = Prospect._meta.get_field("last_contact_at")
+        table, column = (
+            connection.ops.quote_name(Prospect._meta.db_table),
+            connection.ops.quote_name(field.column),
         )
+        sql = f"UPDATE {table} SET {column} = %s WHERE id = %s"  # noqa: S608 (model names only)
+        with connection.cursor() as cursor:
+            cursor.executemany(
+                sql, [[field.get_db_prep_save(at, connection), pk] for pk, at in contacts.items()]
+            )
     for index, (item, attempt) in by_index.items():
         if item.get("recording"):
             # The call happened and is recorded either way; a refused recording (an objection to
@@ -429,6 +424,39 @@ def _write_attempts(accepted, *, integration, statuses, now, actor) -> None:
                 statuses[index].recording = "attached"
             except RecordingRefused as exc:
                 statuses[index].recording = f"refused:{exc.reason}"
+
+
+LEAD_MOVE_FIELDS = (
+    "state",
+    "done_reason",
+    "attempts",
+    "next_call_at",
+    "callback_at",
+    "callback_agent",
+    "last_outcome",
+    "lease",
+)
+
+
+def _save_lead_moves(leads: list[Lead], *, now: datetime) -> None:
+    """Write the moved leads with one parametrised UPDATE per row, sent as one batch.
+
+    Measured on the bench: `bulk_update` of 100 leads × 8 fields spent ~1 s in Python building
+    its CASE expressions; `executemany` (a pipeline on psycopg 3) takes milliseconds. The rows
+    are locked by this transaction (select_for_update above), so there is no lost update.
+    """
+    if not leads:
+        return
+    fields = [Lead._meta.get_field(name) for name in (*LEAD_MOVE_FIELDS, "updated_at")]
+    table = connection.ops.quote_name(Lead._meta.db_table)
+    sets = ", ".join(f"{connection.ops.quote_name(f.column)} = %s" for f in fields)
+    sql = f"UPDATE {table} SET {sets} WHERE {connection.ops.quote_name('id')} = %s"  # noqa: S608 (model names only)
+    rows = []
+    for lead in leads:
+        lead.updated_at = now
+        rows.append([f.get_db_prep_save(getattr(lead, f.attname), connection) for f in fields] + [lead.pk])
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, rows)
 
 
 def _prior_outcome_counts(lead_ids, outcome_ids) -> Counter:

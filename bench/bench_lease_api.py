@@ -1,0 +1,420 @@
+"""Issue 6 benchmark: the dialler lease API under gunicorn on PostgreSQL, beside raw SKIP LOCKED.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/telemarketing_bench .venv/bin/python bench/bench_lease_api.py
+
+Uses its own database (`<name>_lease`, recreated each run), seeded with LEADS leads of a running
+campaign on one floor, callable 24/7 under a bench-only country policy "ZZ" (so the real
+callability decision runs at hand-over whatever the hour), and RAW_LEADS more on another floor for
+the raw baseline. Then, with CLIENTS concurrent HTTP clients (threads, http.client keep-alive):
+
+1. lease phase: each client leases BATCH leads at a time until the floor is empty;
+2. results phase: each client posts the results of what it leased, BATCH per request;
+3. raw baseline: CLIENTS psycopg threads claim BATCH rows at a time with
+   `UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED LIMIT n)` until that floor is empty.
+
+Prints leads/s, results/s, p50/p99 latency and the raw rate; exits 1 if a lead was handed out
+twice, a lead was lost, or a result was not recorded exactly once.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+from urllib.parse import urlparse
+
+BASE = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(BASE))
+
+CLIENTS = int(os.environ.get("BENCH_CLIENTS", 8))
+BATCH = 100
+LEADS = int(os.environ.get("BENCH_LEASE_LEADS", 24_000))
+RAW_LEADS = int(os.environ.get("BENCH_RAW_LEADS", 24_000))
+WORKERS = int(os.environ.get("BENCH_GUNICORN_WORKERS", 3))
+THREADS = int(os.environ.get("BENCH_GUNICORN_THREADS", 3))
+TARGET_RATIO, TARGET_P99_MS, TARGET_RESULTS = 0.25, 100.0, 2000.0
+
+
+def bench_database_url() -> str:
+    source = os.environ.get("DATABASE_URL") or os.environ.get(
+        "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/telemarketing_bench"
+    )
+    url = urlparse(source)
+    if not url.scheme.startswith("postgres"):
+        sys.exit("bench_lease_api needs PostgreSQL (DATABASE_URL=postgres://…)")
+    name = (url.path.lstrip("/") or "telemarketing_bench") + "_lease"
+    return url._replace(path="/" + name).geturl()
+
+
+def recreate_database(url: str) -> None:
+    import psycopg
+
+    parsed = urlparse(url)
+    admin = parsed._replace(path="/postgres").geturl()
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{parsed.path.lstrip("/")}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{parsed.path.lstrip("/")}"')
+
+
+def setup_django(url: str) -> None:
+    os.environ["DATABASE_URL"] = url
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
+    os.environ["DEBUG"] = "false"
+    import django
+
+    django.setup()
+
+
+def seed() -> tuple[str, int, int]:
+    """Returns (dialler token, bench floor id, raw floor id)."""
+    import datetime as dt
+
+    from django.core.management import call_command
+    from django.utils import timezone
+
+    from campaigns.models import Campaign, CountryPolicy, Floor, Lead, OutcomeCode
+    from campaigns.services.diallers import issue_dialler_credential
+    from contacts.models import Advertiser, PhoneNumber, Prospect
+
+    call_command("migrate", verbosity=0)
+    always = {str(d): [["00:00", "24:00"]] for d in range(7)}
+    CountryPolicy.objects.create(
+        country="ZZ",
+        effective_from=dt.date(2000, 1, 1),
+        label="bench only: open 24/7, opt-out, no register",
+        windows=always,
+        blocked_on_holidays=False,
+        legal_basis=CountryPolicy.LegalBasis.OPT_OUT,
+    )
+    advertiser = Advertiser.objects.create(code="bench", name="Bench")
+    today = timezone.now().date()
+    campaign = Campaign.objects.create(
+        name="bench",
+        kind=Campaign.Kind.OFFER,
+        advertiser=advertiser,
+        countries=["ZZ"],
+        starts_on=today - dt.timedelta(days=1),
+        ends_on=today + dt.timedelta(days=30),
+        status=Campaign.Status.RUNNING,
+    )
+    OutcomeCode.objects.create(
+        campaign=campaign,
+        code="no-answer",
+        label="No answer",
+        category=OutcomeCode.Category.NO_CONTACT,
+        action=OutcomeCode.Action.RETRY,
+        retry_after_minutes=240,
+    )
+    floors = [
+        Floor.objects.create(code=code, name=code, site_city="Bench", country="ZZ", time_zone="UTC")
+        for code in ("bench", "raw")
+    ]
+    for floor, count, offset in ((floors[0], LEADS, 0), (floors[1], RAW_LEADS, LEADS)):
+        for start in range(0, count, 5000):
+            n = min(5000, count - start)
+            prospects = Prospect.objects.bulk_create(
+                [
+                    Prospect(first_name="P", last_name=str(offset + start + i), language="en", country="ZZ")
+                    for i in range(n)
+                ]
+            )
+            numbers = PhoneNumber.objects.bulk_create(
+                [
+                    PhoneNumber(
+                        prospect=p,
+                        e164=f"+999{offset + start + i:09d}",
+                        region="ZZ",
+                        number_type=PhoneNumber.Type.MOBILE,
+                        time_zone="UTC",
+                        time_zone_candidates=["UTC"],
+                    )
+                    for i, p in enumerate(prospects)
+                ]
+            )
+            Lead.objects.bulk_create(
+                [
+                    Lead(
+                        campaign=campaign,
+                        prospect=p,
+                        phone_number=pn,
+                        floor=floor,
+                        priority=random.randint(1, 9),
+                    )
+                    for p, pn in zip(prospects, numbers, strict=True)
+                ]
+            )
+    from django.db import connection
+
+    with connection.cursor() as cur:
+        cur.execute("ANALYZE")
+    _, token = issue_dialler_credential(name="bench", floors=[floors[0]], actor=None, now=timezone.now())
+    return token, floors[0].pk, floors[1].pk
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_gunicorn(url: str, port: int) -> subprocess.Popen:
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "DJANGO_SETTINGS_MODULE": "config.settings.local",
+        "DEBUG": "false",
+        "THROTTLE_DIALLER": "10000000/min",
+        "CACHE_URL": "locmemcache://",
+        "LOG_LEVEL": "WARNING",
+        "DB_CONN_MAX_AGE": "600",
+    }
+    log = open(BASE / "bench" / "data" / "gunicorn_lease.log", "w")  # noqa: SIM115
+    proc = subprocess.Popen(
+        [
+            str(BASE / ".venv" / "bin" / "gunicorn"),
+            "config.wsgi:application",
+            "-b",
+            f"127.0.0.1:{port}",
+            "-w",
+            str(WORKERS),
+            "--worker-class",
+            "gthread",
+            "--threads",
+            str(THREADS),
+            "--keep-alive",
+            "30",
+        ],
+        cwd=BASE,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            conn.request("GET", "/api/v1/")
+            conn.getresponse().read()
+            return proc
+        except OSError:
+            if proc.poll() is not None:
+                break
+            time.sleep(0.3)
+    stop(proc)
+    sys.exit(f"gunicorn did not start; see {log.name}")
+
+
+def stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+
+
+class Client:
+    def __init__(self, port: int, token: str):
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        self.headers = {"Authorization": f"Token {token}", "Content-Type": "application/json"}
+
+    def post(self, path: str, body: dict) -> tuple[int, dict, float]:
+        data = json.dumps(body)
+        t0 = time.perf_counter()
+        self.conn.request("POST", path, body=data, headers=self.headers)
+        response = self.conn.getresponse()
+        payload = response.read()
+        elapsed = time.perf_counter() - t0
+        return response.status, json.loads(payload), elapsed
+
+
+def run_clients(target) -> float:
+    barrier = threading.Barrier(CLIENTS)
+    errors: list[BaseException] = []
+
+    def wrapped(i):
+        try:
+            barrier.wait()
+            target(i)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=wrapped, args=(i,)) for i in range(CLIENTS)]
+    t0 = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if errors:
+        raise errors[0]
+    return time.perf_counter() - t0
+
+
+def pct(values: list[float], q: float) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, int(round(q * (len(values) - 1))))] * 1000
+
+
+def http_phase(port: int, token: str) -> dict:
+    clients = [Client(port, token) for _ in range(CLIENTS)]
+    leased: list[list[tuple[int, str]]] = [[] for _ in range(CLIENTS)]
+    lease_latency: list[list[float]] = [[] for _ in range(CLIENTS)]
+
+    def lease(i):
+        for _ in range(LEADS // BATCH + 10):  # bounded
+            status, body, elapsed = clients[i].post("/api/v1/dialler/leases/", {"size": BATCH})
+            assert status == 200, body
+            lease_latency[i].append(elapsed)
+            if not body["items"]:
+                return
+            leased[i].extend((item["lead"], body["lease"]) for item in body["items"])
+
+    lease_time = run_clients(lease)
+    results_latency: list[list[float]] = [[] for _ in range(CLIENTS)]
+    statuses: Counter = Counter()
+    lock = threading.Lock()
+
+    def results(i):
+        mine = leased[i]
+        started = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        for start in range(0, len(mine), BATCH):
+            items = [
+                {
+                    "call_id": f"c{i}-{lead}",
+                    "lead": lead,
+                    "lease": lease_id,
+                    "started_at": started,
+                    "outcome": "no-answer",
+                }
+                for lead, lease_id in mine[start : start + BATCH]
+            ]
+            status, body, elapsed = clients[i].post("/api/v1/dialler/results/", {"results": items})
+            assert status == 200, body
+            results_latency[i].append(elapsed)
+            with lock:
+                statuses.update(r["status"] for r in body["results"])
+
+    results_time = run_clients(results)
+    handed = [lead for per in leased for lead, _ in per]
+    flat_lease = [x for per in lease_latency for x in per]
+    flat_results = [x for per in results_latency for x in per]
+    return {
+        "handed": handed,
+        "lease_time": lease_time,
+        "results_time": results_time,
+        "lease_latency": flat_lease,
+        "results_latency": flat_results,
+        "statuses": statuses,
+    }
+
+
+def raw_phase(url: str, floor_id: int) -> tuple[int, float, list[int]]:
+    import psycopg
+
+    sql = """
+        UPDATE campaigns_lead SET state = 'leased'
+        WHERE id IN (
+            SELECT id FROM campaigns_lead
+            WHERE floor_id = %s AND state = 'pending' AND lease_id IS NULL
+              AND (next_call_at IS NULL OR next_call_at <= now())
+            ORDER BY priority DESC, next_call_at ASC NULLS FIRST, id
+            LIMIT %s
+            FOR UPDATE SKIP LOCKED
+        )
+        RETURNING id
+    """
+    got: list[list[int]] = [[] for _ in range(CLIENTS)]
+    conns = [psycopg.connect(url) for _ in range(CLIENTS)]
+
+    def claim(i):
+        conn = conns[i]
+        for _ in range(RAW_LEADS // BATCH + 10):
+            with conn.transaction():
+                rows = conn.execute(sql, (floor_id, BATCH)).fetchall()
+            if not rows:
+                return
+            got[i].extend(r[0] for r in rows)
+
+    elapsed = run_clients(claim)
+    for conn in conns:
+        conn.close()
+    ids = [x for per in got for x in per]
+    return len(ids), elapsed, ids
+
+
+def main() -> int:
+    (BASE / "bench" / "data").mkdir(parents=True, exist_ok=True)
+    url = bench_database_url()
+    print(f"database {urlparse(url).path.lstrip('/')}: recreating and seeding {LEADS} + {RAW_LEADS} leads")
+    recreate_database(url)
+    setup_django(url)
+    t0 = time.perf_counter()
+    token, floor_id, raw_floor_id = seed()
+    print(f"seeded in {time.perf_counter() - t0:.1f} s")
+    port = free_port()
+    proc = start_gunicorn(url, port)
+    try:
+        run = http_phase(port, token)
+    finally:
+        stop(proc)
+    raw_count, raw_time, raw_ids = raw_phase(url, raw_floor_id)
+
+    from campaigns.models import Attempt, Lead
+
+    failures = []
+    duplicates = [lead for lead, n in Counter(run["handed"]).items() if n > 1]
+    if duplicates:
+        failures.append(f"{len(duplicates)} leads handed out twice")
+    if len(run["handed"]) != LEADS:
+        failures.append(f"handed out {len(run['handed'])} of {LEADS} callable leads")
+    if run["statuses"] != Counter({"created": LEADS}):
+        failures.append(f"result statuses {dict(run['statuses'])}")
+    if Attempt.objects.count() != LEADS:
+        failures.append(f"{Attempt.objects.count()} attempts for {LEADS} results")
+    if Lead.objects.filter(floor_id=floor_id, state=Lead.State.LEASED).exists():
+        failures.append("leads still leased after their results")
+    if len(set(raw_ids)) != len(raw_ids) or raw_count != RAW_LEADS:
+        failures.append("raw baseline claimed a row twice or missed some")
+
+    leads_per_s = len(run["handed"]) / run["lease_time"]
+    results_per_s = LEADS / run["results_time"]
+    raw_per_s = raw_count / raw_time
+    ratio = leads_per_s / raw_per_s
+    p50, p99 = pct(run["lease_latency"], 0.50), pct(run["lease_latency"], 0.99)
+    r50, r99 = pct(run["results_latency"], 0.50), pct(run["results_latency"], 0.99)
+    print(
+        f"gunicorn gthread {WORKERS}x{THREADS}, {CLIENTS} HTTP clients, batches of {BATCH}, "
+        f"{LEADS} leads, full callability check at hand-over"
+    )
+    print(
+        f"lease API:   {leads_per_s:9.0f} leads/s    p50 {p50:6.1f} ms  p99 {p99:6.1f} ms  ({len(run['lease_latency'])} requests)"
+    )
+    print(
+        f"results API: {results_per_s:9.0f} results/s  p50 {r50:6.1f} ms  p99 {r99:6.1f} ms  ({len(run['results_latency'])} requests)"
+    )
+    print(f"raw SQL SKIP LOCKED ({CLIENTS} psycopg threads): {raw_per_s:9.0f} leads/s")
+    print(f"ratio lease API / raw: {ratio:.1%}   duplicates: {len(duplicates)}")
+    for label, ok in (
+        (f"lease rate ≥ {TARGET_RATIO:.0%} of raw", ratio >= TARGET_RATIO),
+        (f"lease p99 < {TARGET_P99_MS:.0f} ms", p99 < TARGET_P99_MS),
+        (f"results ≥ {TARGET_RESULTS:.0f}/s", results_per_s >= TARGET_RESULTS),
+    ):
+        print(f"  target {label}: {'met' if ok else 'MISSED'}")
+    if failures:
+        print("CORRECTNESS FAILURES: " + "; ".join(failures))
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
