@@ -79,7 +79,8 @@ class CampaignSerializer(serializers.ModelSerializer):
 
 
 class TransitionSerializer(serializers.Serializer):
-    to = serializers.ChoiceField(choices=Campaign.Status.choices)
+    # A plain string: the service names the allowed targets from the current status in its 400.
+    to = serializers.CharField(help_text="Target status: ready, running, paused, finished, cancelled, draft")
 
 
 class OutcomeCodeSerializer(serializers.ModelSerializer):

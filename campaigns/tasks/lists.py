@@ -13,7 +13,7 @@ def build_list_task(list_build_id: int) -> dict:
     return {"list_build": build.pk, "status": build.status, "added": build.added}
 
 
-@shared_task(name="campaigns.rebalance_campaign", time_limit=10 * 60)
+@shared_task(name="campaigns.rebalance_campaign", soft_time_limit=9 * 60, time_limit=10 * 60)
 def rebalance_campaign_task(campaign_id: int) -> dict:
     """Re-split a campaign's unleased open leads over the floors as they are now (idempotent: a
     second run with nothing changed moves nothing)."""
