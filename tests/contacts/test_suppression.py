@@ -140,3 +140,33 @@ def test_feed_cursor_and_expiry_sweep():
     # A lift after the sweep does not write a second removal.
     lift_suppression(suppression=a, actor=None, now=NOW + dt.timedelta(days=4))
     assert SuppressionChange.objects.filter(kind="removed").count() == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_objections_to_one_number_write_one_suppression():
+    import threading
+
+    from django.db import connection, transaction
+
+    barrier = threading.Barrier(4)
+    errors: list[BaseException] = []
+
+    def object_once():
+        try:
+            barrier.wait(timeout=10)
+            with transaction.atomic():
+                suppress_number(e164=NUMBER, reason="objection", actor=None, now=NOW)
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=object_once) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert Suppression.objects.count() == 1
+    assert SuppressionChange.objects.count() == 1
