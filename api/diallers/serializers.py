@@ -135,9 +135,18 @@ class ResultItemSerializer(serializers.Serializer):
 
 
 class ResultsRequestSerializer(serializers.Serializer):
+    """The envelope; items are checked one by one (api.diallers.parsing) so one bad item is
+    rejected alone."""
+
     results = serializers.ListField(
-        child=serializers.DictField(), min_length=1, max_length=MAX_RESULTS_PER_REQUEST
+        child=serializers.JSONField(), min_length=1, max_length=MAX_RESULTS_PER_REQUEST
     )
+
+
+class ResultsRequestDocSerializer(serializers.Serializer):
+    """What the OpenAPI document shows for the request."""
+
+    results = ResultItemSerializer(many=True)
 
 
 class ResultStatusSerializer(serializers.Serializer):

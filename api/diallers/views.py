@@ -11,6 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from api.diallers import examples
+from api.diallers.parsing import ItemErrors, parse_result_item
 from api.diallers.serializers import (
     AgentOutcomeResponseSerializer,
     AgentOutcomeSerializer,
@@ -22,7 +23,7 @@ from api.diallers.serializers import (
     LeaseStateSerializer,
     ReleasedSerializer,
     ReleaseSerializer,
-    ResultItemSerializer,
+    ResultsRequestDocSerializer,
     ResultsRequestSerializer,
     ResultsResponseSerializer,
     SuppressionFeedSerializer,
@@ -142,6 +143,8 @@ class LeaseView(APIView):
                 "items": lease_items(outcome=outcome, at=now),
                 "empty": None,
             }
+            # Plain JSON types already (times in UTC): re-serialising 500 items adds ~40 ms.
+            return Response(body)
         return Response(LeaseResponseSerializer(body).data)
 
 
@@ -218,7 +221,7 @@ class ResultsView(APIView):
     required_permissions = {"POST": DIALLER_PERMS}
 
     @extend_schema(
-        request=ResultsRequestSerializer,
+        request=ResultsRequestDocSerializer,
         responses={200: ResultsResponseSerializer},
         examples=[
             OpenApiExample("Three results", value=examples.RESULTS_REQUEST, request_only=True),
@@ -229,32 +232,23 @@ class ResultsView(APIView):
     def post(self, request):
         integration = _integration(request)
         envelope = ResultsRequestSerializer(data=request.data)
-        envelope.is_valid(raise_exception=True)
+        envelope.is_valid(raise_exception=True)  # the list and its size; each item below
         valid: list[tuple[int, dict]] = []
         invalid: dict[int, dict] = {}
         for index, raw in enumerate(envelope.validated_data["results"]):
-            item = ResultItemSerializer(data=raw)
-            if item.is_valid():
-                valid.append((index, dict(item.validated_data)))
-            else:
-                fields = "; ".join(
-                    f"{name}: {' '.join(map(str, errs))}" for name, errs in item.errors.items()
-                )
+            try:
+                valid.append((index, parse_result_item(raw)))
+            except ItemErrors as exc:
                 invalid[index] = {
                     "index": index,
-                    "call_id": str(raw.get("call_id", "")),
+                    "call_id": str(raw.get("call_id", "")) if isinstance(raw, dict) else "",
                     "status": "rejected",
                     "attempt": None,
                     "reason": "invalid",
-                    "detail": fields,
+                    "detail": str(exc),
                     "suppressed": False,
                     "recording": "",
                 }
-        for _, item in valid:
-            if item.get("recording"):
-                item["recording"] = dict(item["recording"])
-            if item.get("appointment"):
-                item["appointment"] = dict(item["appointment"])
         try:
             statuses = record_results(
                 integration=integration, items=valid, now=timezone.now(), actor=request.user
@@ -269,7 +263,8 @@ class ResultsView(APIView):
             "rejected": sum(r["status"] == "rejected" for r in rows),
             "results": rows,
         }
-        return Response(ResultsResponseSerializer(body).data)
+        # Plain JSON types already: a response serializer over 500 rows costs more than it checks.
+        return Response(body)
 
 
 class SuppressionFeedView(APIView):
