@@ -439,24 +439,38 @@ LEAD_MOVE_FIELDS = (
 
 
 def _save_lead_moves(leads: list[Lead], *, now: datetime) -> None:
-    """Write the moved leads with one parametrised UPDATE per row, sent as one batch.
+    """Write the moved leads in one statement on PostgreSQL (UPDATE … FROM (VALUES …)), or as one
+    executemany batch elsewhere.
 
-    Measured on the bench: `bulk_update` of 100 leads × 8 fields spent ~1 s in Python building
-    its CASE expressions; `executemany` (a pipeline on psycopg 3) takes milliseconds. The rows
+    Measured on the bench: `bulk_update` of 100 leads × 8 fields spent ~1 s in Python building its
+    CASE expressions; executemany ~100 ms (one UPDATE per row); one VALUES join a few ms. The rows
     are locked by this transaction (select_for_update above), so there is no lost update.
     """
     if not leads:
         return
     fields = [Lead._meta.get_field(name) for name in (*LEAD_MOVE_FIELDS, "updated_at")]
-    table = connection.ops.quote_name(Lead._meta.db_table)
-    sets = ", ".join(f"{connection.ops.quote_name(f.column)} = %s" for f in fields)
-    sql = f"UPDATE {table} SET {sets} WHERE {connection.ops.quote_name('id')} = %s"  # noqa: S608 (model names only)
+    quote = connection.ops.quote_name
     rows = []
     for lead in leads:
         lead.updated_at = now
-        rows.append([f.get_db_prep_save(getattr(lead, f.attname), connection) for f in fields] + [lead.pk])
+        rows.append([lead.pk] + [f.get_db_prep_save(getattr(lead, f.attname), connection) for f in fields])
     with connection.cursor() as cursor:
-        cursor.executemany(sql, rows)
+        if connection.vendor == "postgresql":
+            types = [f.db_type(connection) for f in fields]
+            sets = ", ".join(
+                f"{quote(f.column)} = v.c{n}::{t}" for n, (f, t) in enumerate(zip(fields, types, strict=True))
+            )
+            row_sql = "(" + ", ".join(["%s"] * (len(fields) + 1)) + ")"
+            names = ", ".join(["id"] + [f"c{n}" for n in range(len(fields))])
+            sql = (
+                f"UPDATE {quote(Lead._meta.db_table)} AS l SET {sets} "  # noqa: S608 (model names only)
+                f"FROM (VALUES {', '.join([row_sql] * len(rows))}) AS v({names}) WHERE l.id = v.id::bigint"
+            )
+            cursor.execute(sql, [value for row in rows for value in row])
+        else:
+            sets = ", ".join(f"{quote(f.column)} = %s" for f in fields)
+            sql = f"UPDATE {quote(Lead._meta.db_table)} SET {sets} WHERE id = %s"  # noqa: S608 (model names only)
+            cursor.executemany(sql, [row[1:] + row[:1] for row in rows])
 
 
 def _prior_outcome_counts(lead_ids, outcome_ids) -> Counter:
