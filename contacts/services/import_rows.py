@@ -6,7 +6,9 @@ Pure and picklable (no database): `validate_chunk` runs in worker processes on b
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 
 from contacts.services.phones import NumberRejection, derive_region, normalise_number
 
@@ -98,12 +100,11 @@ def configure(columns: dict[int, str], default_country: str) -> None:
 
 
 def _norm(text: str) -> str:
-    import unicodedata
-
     text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
     return " ".join(_NON_ALNUM.sub(" ", text).split())
 
 
+@lru_cache(maxsize=4096)  # a file spells its countries a handful of ways, a million times
 def _country(value: str) -> str | None:
     value = value.strip()
     if not value:
@@ -111,6 +112,16 @@ def _country(value: str) -> str | None:
     if len(value) == 2 and value.isalpha():
         return value.upper()
     return COUNTRY_NAMES.get(_norm(value))
+
+
+@lru_cache(maxsize=1024)
+def _language(value: str) -> str:
+    return value.lower() if len(value) == 2 else LANGUAGE_NAMES.get(_norm(value), "")
+
+
+@lru_cache(maxsize=1024)
+def _is_true(value: str) -> bool:
+    return value.lower() in TRUE_WORDS or _norm(value) in TRUE_WORDS
 
 
 def validate_row(
@@ -149,11 +160,11 @@ def validate_row(
                 return RejectedRow(line, cells, "invalid_email", f"{value!r} is not an e-mail address")
             fields["email"] = value.lower()
         elif field == "language":
-            code = value.lower() if len(value) == 2 else LANGUAGE_NAMES.get(_norm(value), "")
+            code = _language(value)
             if code:
                 fields["language"] = code
         elif field == "is_customer":
-            if _norm(value) in TRUE_WORDS or value.lower() in TRUE_WORDS:
+            if _is_true(value):
                 fields["is_customer"] = True
         elif field == "tags":
             tags = [t.strip() for t in re.split(r"[,;|]", value) if t.strip()]

@@ -355,7 +355,7 @@ def _write_batch(job, batch: list, *, now, on_postgres: bool, outcomes) -> colle
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [0x1D_1A_0B])
     e164s = [row.e164 for row in valid] + [row[1] for row in batch if type(row) is _Duplicate]
-    owner_of_number = dict(PhoneNumber.objects.filter(e164__in=e164s).values_list("e164", "prospect_id"))
+    owner_of_number = _owners_of_numbers(e164s, on_postgres=on_postgres)
     refs = {row.fields["external_ref"] for row in valid if "external_ref" in row.fields}
     owner_of_ref = (
         dict(
@@ -422,6 +422,26 @@ def _write_batch(job, batch: list, *, now, on_postgres: bool, outcomes) -> colle
             counts[REJECTED] += 1
             outcomes.writerow([row.line, REJECTED, "", "", row.reason, row.message])
     return counts
+
+
+def _owners_of_numbers(e164s: list[str], *, on_postgres: bool) -> dict[str, int]:
+    if not e164s:
+        return {}
+    if on_postgres:
+        # One array parameter instead of 10,000 placeholders: the ORM's IN () took longer to build
+        # than PostgreSQL took to answer (measured on 10k-row batches).
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT e164, prospect_id FROM {PhoneNumber._meta.db_table} WHERE e164 = ANY(%s)",  # noqa: S608
+                [e164s],
+            )
+            return dict(cursor.fetchall())
+    owners: dict[str, int] = {}
+    for start in range(0, len(e164s), 900):  # SQLite's bound-parameter limit
+        owners.update(
+            PhoneNumber.objects.filter(e164__in=e164s[start : start + 900]).values_list("e164", "prospect_id")
+        )
+    return owners
 
 
 def _merge_fields(current: dict, incoming: dict) -> dict:

@@ -202,6 +202,17 @@ def parse_region_for(default_region: str | None, country: str, postcode: str) ->
     return (default_region or country or "").upper() or None
 
 
+def _time_zones(number: phonenumbers.PhoneNumber, pn_type: int) -> tuple[str, ...]:
+    """`phonenumbers.timezone.time_zones_for_number` without its own number_type() call (the most
+    expensive step of a parse, measured: a third of the import's CPU): we already know the type."""
+    if phonenumbers.is_number_type_geographical(pn_type, number.country_code):
+        return pn_timezone.time_zones_for_geographical_number(number)
+    country_level = getattr(pn_timezone, "_country_level_time_zones_for_number", None)
+    if country_level is None:  # a future phonenumbers without the helper: pay for the second pass
+        return pn_timezone.time_zones_for_number(number)
+    return country_level(number)
+
+
 def cache_key(raw: str) -> str:
     """The spelling-independent form of a raw number: "06 12 34 56 78", "06.12.34.56.78" and
     "0033 6 12 34 56 78" share one parse. Letters are kept so that junk stays junk."""
@@ -244,9 +255,7 @@ def _parse(key: str, parse_region: str | None) -> _Parsed | tuple[str, str]:
     if pn_type in _REJECTED_TYPES:
         return _REJECTED_TYPES[pn_type]
     region = phonenumbers.region_code_for_number(number) or ""
-    zones = tuple(
-        sorted(z for z in pn_timezone.time_zones_for_number(number) if z != pn_timezone.UNKNOWN_TIMEZONE)
-    )
+    zones = tuple(sorted(z for z in _time_zones(number, pn_type) if z != pn_timezone.UNKNOWN_TIMEZONE))
     return _Parsed(
         e164=phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164),
         region=region,
