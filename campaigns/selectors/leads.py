@@ -50,6 +50,18 @@ def selection_q(campaign: Campaign, *, at: dt.datetime) -> Q:
     return q
 
 
+def prefixed(q: Q, prefix: str) -> Q:
+    """The same filter through a relation: `prefixed(Q(country="FR"), "prospect__")`."""
+    out = Q(_connector=q.connector, _negated=q.negated)
+    for child in q.children:
+        if isinstance(child, Q):
+            out.children.append(prefixed(child, prefix))
+        else:
+            key, value = child
+            out.children.append((f"{prefix}{key}", value))
+    return out
+
+
 def selected_prospects(*, campaign: Campaign, at: dt.datetime) -> QuerySet[Prospect]:
     return Prospect.objects.filter(universe_q(campaign) & selection_q(campaign, at=at))
 

@@ -18,11 +18,25 @@ from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Case, Count, Exists, F, IntegerField, Max, Min, OuterRef, Q, QuerySet, When
+from django.db.models import (
+    BooleanField,
+    Case,
+    Count,
+    Exists,
+    F,
+    IntegerField,
+    Max,
+    Min,
+    OuterRef,
+    Q,
+    QuerySet,
+    When,
+)
+from django.db.models.expressions import RawSQL
 
 from campaigns.models import Campaign, Lead, ListBuild
 from campaigns.selectors import callability as callability_rules
-from campaigns.selectors.leads import selection_q, universe_q
+from campaigns.selectors.leads import prefixed, selection_q, universe_q
 from campaigns.services.campaigns import LIVE_STATUSES, CampaignError
 from campaigns.services.distribution import distribute_leads
 from contacts.models import PhoneNumber, Prospect
@@ -30,7 +44,7 @@ from contacts.services.audit import audit
 
 logger = logging.getLogger(__name__)
 
-BATCH_SIZE = 50_000
+BATCH_SIZE = 100_000
 
 # Every reason a prospect of the campaign's countries may be left out, in the order a prospect is
 # attributed to one (the first that applies), so the counts add up to the prospects excluded.
@@ -182,19 +196,24 @@ def build_batch(*, campaign: Campaign, id_from: int, id_to: int, at: dt.datetime
         erased=Count("id", filter=selected & Q(erased_at__isnull=False)),
         already=Count("id", filter=selected & Q(erased_at__isnull=True) & Q(in_list)),
     )
-    fresh = batch.filter(selected, erased_at__isnull=True).exclude(in_list)
-    added = _insert_leads(campaign=campaign, fresh=fresh, at=at)
-    remaining = counts["matched"] - counts["erased"] - counts["already"] - added
     excluded = {
         "not_matching_selection": counts["scanned"] - counts["matched"],
         "already_in_list": counts["already"],
         "erased": counts["erased"],
     }
-    if remaining > 0:
-        # `fresh` is evaluated again here: the prospects just added are in the list now.
-        by_reason = _count_blocked(campaign=campaign, prospects=fresh, at=at)
+    fresh = counts["matched"] - counts["erased"] - counts["already"]
+    added = 0
+    if fresh > 0:
+        added = _insert_leads(
+            campaign=campaign, numbers=_fresh_numbers(campaign, id_from, id_to, at=at), at=at
+        )
+    if fresh - added > 0:
+        # Evaluated again: the prospects just added are in the list now, the rest are excluded.
+        by_reason = _count_blocked(
+            campaign=campaign, numbers=_fresh_numbers(campaign, id_from, id_to, at=at), at=at
+        )
         excluded.update(by_reason)
-        excluded["no_callable_number"] = remaining - sum(by_reason.values())
+        excluded["no_callable_number"] = fresh - added - sum(by_reason.values())
     return {
         "scanned": counts["scanned"],
         "matched": counts["matched"],
@@ -203,8 +222,39 @@ def build_batch(*, campaign: Campaign, id_from: int, id_to: int, at: dt.datetime
     }
 
 
-def _numbers_of(prospects: QuerySet[Prospect]) -> QuerySet[PhoneNumber]:
-    return PhoneNumber.objects.filter(prospect_id__in=prospects.values("id"))
+def _fresh_numbers(campaign: Campaign, id_from: int, id_to: int, *, at: dt.datetime) -> QuerySet[PhoneNumber]:
+    """Numbers of the selected, not erased prospects of one id range that are not in the list yet.
+
+    The selection is applied through the number → prospect join (not as `prospect IN (subquery)`),
+    and the id range is repeated on the prospect side of that join: PostgreSQL does not carry a
+    range across an equi-join, and without it hashed the whole prospect table for every batch
+    (measured: 1.1 s of a 50,000-prospect batch over a million prospects).
+    """
+    numbers = PhoneNumber.objects.filter(
+        prefixed(universe_q(campaign) & selection_q(campaign, at=at), "prospect__"),
+        prospect__erased_at__isnull=True,
+        prospect_id__gte=id_from,
+        prospect_id__lt=id_to,
+    ).exclude(Exists(Lead.objects.filter(campaign=campaign, prospect_id=OuterRef("prospect_id"))))
+    alias = next(
+        (
+            a
+            for a, join in numbers.query.alias_map.items()
+            if getattr(join, "table_name", None) == Prospect._meta.db_table and a != numbers.query.base_table
+        ),
+        None,
+    )
+    if alias is not None:
+        qn = connection.ops.quote_name
+        # An alias from the query's own join map, quoted; the bounds are bound parameters.
+        numbers = numbers.filter(
+            RawSQL(  # noqa: S611
+                f"{qn(alias)}.{qn('id')} >= %s AND {qn(alias)}.{qn('id')} < %s",
+                (id_from, id_to),
+                BooleanField(),
+            )
+        )
+    return numbers
 
 
 def _lead_columns(campaign: Campaign, now: dt.datetime) -> tuple[list[str], list[Any]]:
@@ -234,8 +284,8 @@ def _lead_columns(campaign: Campaign, now: dt.datetime) -> tuple[list[str], list
     return columns, values
 
 
-def _insert_leads(*, campaign: Campaign, fresh: QuerySet[Prospect], at: dt.datetime) -> int:
-    numbers = callable_number_rules(_numbers_of(fresh), campaign=campaign, at=at)
+def _insert_leads(*, campaign: Campaign, numbers: QuerySet[PhoneNumber], at: dt.datetime) -> int:
+    numbers = callable_number_rules(numbers, campaign=campaign, at=at)
     # One number per prospect: the oldest callable one (a mobile imported first is usually the
     # prospect's own), so a rebuild picks the same number again.
     chosen = (
@@ -261,10 +311,10 @@ def _insert_leads(*, campaign: Campaign, fresh: QuerySet[Prospect], at: dt.datet
         return max(cursor.rowcount, 0)
 
 
-def _count_blocked(*, campaign: Campaign, prospects: QuerySet[Prospect], at: dt.datetime) -> dict[str, int]:
+def _count_blocked(*, campaign: Campaign, numbers: QuerySet[PhoneNumber], at: dt.datetime) -> dict[str, int]:
     """Prospects with numbers but none callable, counted by the first reason (in STATIC_REASONS
     order) that blocks any of their numbers."""
-    numbers = callable_number_rules(_numbers_of(prospects), campaign=campaign, at=at)
+    numbers = callable_number_rules(numbers, campaign=campaign, at=at)
     reasons = _block_reasons(numbers)
     if not reasons:
         return {}

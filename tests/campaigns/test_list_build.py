@@ -156,8 +156,8 @@ def test_no_number_twice_in_a_campaign(campaign, universe, django_capture_on_com
     assert len(numbers) == len(set(numbers)) == 5
     # A second insert racing the first (no "already in list" filter at all) inserts nothing.
     with transaction.atomic():
-        selected = Prospect.objects.filter(source="spring-fair")
-        assert _insert_leads(campaign=campaign, fresh=selected, at=NOW) == 0
+        selected = PhoneNumber.objects.filter(prospect__source="spring-fair")
+        assert _insert_leads(campaign=campaign, numbers=selected, at=NOW) == 0
     assert leads.count() == 5
     # The database itself refuses a second lead on one number.
     lead = leads.first()
