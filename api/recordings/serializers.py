@@ -94,9 +94,17 @@ class RecordingUploadSerializer(serializers.Serializer):
 
 
 class PurgeSerializer(serializers.Serializer):
-    reason = serializers.ChoiceField(
-        choices=[Recording.PurgeReason.PAYMENT_DATA, Recording.PurgeReason.MANUAL], default="manual"
+    # A plain string, validated below: a ChoiceField named "reason" collides in the OpenAPI enum
+    # names with the suppression reasons of another area.
+    reason = serializers.CharField(
+        default=Recording.PurgeReason.MANUAL.value, help_text='"payment_data" (PCI DSS) or "manual"'
     )
+
+    def validate_reason(self, value: str) -> str:
+        allowed = (Recording.PurgeReason.PAYMENT_DATA.value, Recording.PurgeReason.MANUAL.value)
+        if value not in allowed:
+            raise serializers.ValidationError(f"Use one of {', '.join(allowed)}.")
+        return value
 
 
 class CampaignRecordingPolicySerializer(serializers.ModelSerializer):

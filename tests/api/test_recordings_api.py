@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import time_machine
 from django.conf import settings
+from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 from rest_framework.test import APIClient
 
@@ -33,6 +34,14 @@ from tests.factories import (
 pytestmark = pytest.mark.django_db
 CALL = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
 NOW = CALL + dt.timedelta(minutes=10)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_throttle_history():
+    # Throttle history lives in the cache across tests; these tests travel in time.
+    cache.clear()
+    yield
+    cache.clear()
 
 
 def client_for(user) -> APIClient:
@@ -197,6 +206,9 @@ def test_purged_recording_answers_410(recording):
 def test_manager_purges_for_payment_data(recording):
     manager = UserFactory(username="mgr", roles=["campaign_manager"])
     path = Path(settings.MEDIA_ROOT) / recording.file.name
+    bad = client_for(manager).post(f"/api/v1/recordings/{recording.pk}/purge/", {"reason": "because"})
+    assert (bad.status_code, bad.json()) == (400, {"reason": ["Use one of payment_data, manual."]})
+    assert path.exists()
     response = client_for(manager).post(
         f"/api/v1/recordings/{recording.pk}/purge/", {"reason": "payment_data"}
     )
