@@ -21,8 +21,18 @@ RESULTS = "/api/v1/dialler/results/"
 @pytest.fixture(autouse=True)
 def _at_now(db):
     policies()
+    # Time stands still here, so throttle history from other tests (and rates another test may
+    # have left lowered on the throttle class) must not carry over.
+    from django.core.cache import cache
+    from rest_framework.settings import api_settings
+    from rest_framework.throttling import SimpleRateThrottle
+
+    api_settings.reload()
+    SimpleRateThrottle.THROTTLE_RATES = api_settings.DEFAULT_THROTTLE_RATES
+    cache.clear()
     with time_machine.travel(NOW, tick=False):
         yield
+    cache.clear()
 
 
 @pytest.fixture
