@@ -3,7 +3,7 @@ never an HTML page or a bare 500 under /api/."""
 
 import logging
 
-from django.db import DatabaseError
+from django.db import DataError, IntegrityError, InterfaceError, OperationalError
 from django.http import JsonResponse
 from rest_framework import status
 from rest_framework.response import Response
