@@ -16,9 +16,19 @@ def exception_handler(exc, context):
     response = drf_exception_handler(exc, context)
     if response is not None:
         return response
-    if isinstance(exc, DatabaseError):
+    if isinstance(exc, DataError):
+        # PostgreSQL refuses e.g. an id beyond bigint in a filter: the client's input, not our bug.
+        return Response(
+            {"detail": "A value is out of range or malformed."}, status=status.HTTP_400_BAD_REQUEST
+        )
+    if isinstance(exc, IntegrityError):
+        # A concurrent writer won a unique constraint between validation and insert.
+        return Response(
+            {"detail": "Conflicts with existing data; reload and retry."}, status=status.HTTP_409_CONFLICT
+        )
+    if isinstance(exc, (OperationalError, InterfaceError)):
         # A database that cannot answer is a temporary condition for the client, not a bug.
-        logger.exception("database error in %s", context.get("view"))
+        logger.exception("database unavailable in %s", context.get("view"))
         return Response(
             {"detail": "The database is unavailable; retry later."},
             status=status.HTTP_503_SERVICE_UNAVAILABLE,
