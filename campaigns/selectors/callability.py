@@ -94,7 +94,13 @@ def reason_sort_key(reason: str) -> int:
 
 
 def callee_country(*, prospect_country: str, number_region: str) -> str:
-    return (prospect_country or number_region or "").upper()
+    # Both are stored as upper-case ISO codes (import and `phonenumbers`); compared as stored so
+    # that the SQL form can use the raw columns.
+    return prospect_country or number_region or ""
+
+
+def campaign_countries(campaign) -> set[str]:
+    return {c.upper() for c in campaign.countries or []}
 
 
 def number_zones(number, country: str) -> list[str]:
@@ -149,7 +155,7 @@ def _load_batch(numbers: list, campaign, at: datetime) -> _Batch:
     from contacts.services.suppression import active_q, number_hash
 
     prospects = {p.pk: p for p in Prospect.objects.filter(pk__in={n.prospect_id for n in numbers})}
-    countries = {
+    countries = campaign_countries(campaign) & {
         callee_country(
             prospect_country=getattr(prospects.get(n.prospect_id), "country", ""), number_region=n.region
         )
@@ -261,13 +267,24 @@ def _decide(number, campaign, at: datetime, batch: _Batch) -> Decision:
         reasons.append("number_type")
     if prospect is None or prospect.erased_at is not None:
         reasons.append("erased")
-    if country not in {c.upper() for c in campaign.countries or []}:
+    targeted = country in campaign_countries(campaign)
+    if not targeted:
         reasons.append("country_not_in_campaign")
     if number_hash(number.e164) in batch.suppressed_hashes:
         reasons.append("suppressed")
 
     release: list[datetime] = []
-    if policy is None:
+    if targeted:
+        # Campaign dates apply even without a policy; the window rules come from the policy in force.
+        reasons.extend(
+            calendar.time_reasons(
+                book=batch.book, country=country, region=region, zones=zones, at=at, campaign=campaign
+            )
+        )
+    # A country the campaign does not call: its rules are not this campaign's question.
+    if not targeted:
+        pass
+    elif policy is None:
         reasons.append("no_policy")
     else:
         listed = False
@@ -334,14 +351,6 @@ def _decide(number, campaign, at: datetime, batch: _Batch) -> Decision:
                     reasons.append("consent_expired")
                 else:
                     reasons.append("no_consent")
-
-        reasons.extend(
-            sorted(
-                calendar.time_reasons(
-                    book=batch.book, country=country, region=region, zones=zones, at=at, campaign=campaign
-                )
-            )
-        )
 
         if policy.frequency_max and policy.frequency_days:
             counts = []
@@ -479,7 +488,7 @@ def annotate_callability(queryset, *, campaign, at: datetime, static_only: bool 
         Value,
         When,
     )
-    from django.db.models.functions import Cast, Coalesce, Concat, Substr, TruncDate, Upper
+    from django.db.models.functions import Cast, Coalesce, Concat, Substr, TruncDate
 
     from campaigns.models import Attempt
     from contacts.models import ConsentRecord, RegisterEntry, RegisterImport, Suppression
@@ -490,39 +499,43 @@ def annotate_callability(queryset, *, campaign, at: datetime, static_only: bool 
     at = at.astimezone(dt.UTC)
     _Sha256Hex = _sha256_hex_class()
 
-    qs = queryset.annotate(
-        _country=Upper(
-            Case(
+    qs = queryset.annotate(_zones=Cast("time_zone_candidates", TextField()))
+    combos = list(
+        qs.annotate(
+            _country=Case(
                 When(prospect__country="", then=F("region")),
                 default=F("prospect__country"),
                 output_field=CharField(),
             )
-        ),
-        _region=Coalesce(F("prospect__region"), Value("")),
-        _zones=Cast("time_zone_candidates", TextField()),
-    )
-    combos = list(
-        qs.order_by()
-        .values_list("time_zone", "_zones", "_country", "_region", "time_zone_candidates")
+        )
+        .order_by()
+        .values_list("time_zone", "_zones", "_country", "prospect__region", "time_zone_candidates")
         .distinct()
     )
-    countries = {c for _, _, c, _, _ in combos} | {c.upper() for c in campaign.countries or []}
+    # Only the campaign's countries have rules to apply; other callees are `country_not_in_campaign`.
+    targeted = campaign_countries(campaign)
+    combos = [combo for combo in combos if combo[2] in targeted]
+    countries = {c for _, _, c, _, _ in combos}
     book = PolicyBook.load(countries)
     policies = {c: book.at(c, at) for c in countries}
     in_force = {c: p for c, p in policies.items() if p is not None}
 
+    def country_in(codes):
+        # The callee's country: the prospect's, else the number's region (`callee_country`), on the
+        # raw columns so that each condition stays a plain comparison.
+        codes = sorted(codes)
+        return Q(prospect__country__in=codes) | Q(prospect__country="", region__in=codes)
+
     def country_is(country):
-        return Q(_country=country)
+        return country_in([country])
 
     blocks: dict[str, Q | None] = {}
     blocks["invalid_number"] = Q(is_valid=False)
     blocks["number_type"] = ~Q(number_type__in=sorted(CALLABLE_TYPES))
     blocks["erased"] = Q(prospect__erased_at__isnull=False)
-    blocks["country_not_in_campaign"] = ~Q(_country__in=sorted({c.upper() for c in campaign.countries or []}))
+    blocks["country_not_in_campaign"] = ~country_in({c.upper() for c in campaign.countries or []})
     blocks["no_policy"] = (
-        Q(_country__in=sorted(c for c, p in policies.items() if p is None))
-        if len(in_force) < len(policies)
-        else None
+        country_in([c for c, p in policies.items() if p is None]) if len(in_force) < len(policies) else None
     )
 
     # Internal suppressions: global or this advertiser's, in force at `at`.
@@ -678,7 +691,7 @@ def annotate_callability(queryset, *, campaign, at: datetime, static_only: bool 
             reasons = calendar.time_reasons(
                 book=book, country=country, region=region, zones=zones, at=at, campaign=campaign
             )
-            where = Q(time_zone=time_zone, _zones=zones_text, _country=country, _region=region)
+            where = Q(time_zone=time_zone, _zones=zones_text, prospect__region=region) & country_is(country)
             for reason in reasons:
                 by_reason[reason].append(where)
         for reason, conditions in by_reason.items():
