@@ -39,6 +39,9 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "contacts.view_consentrecord",
         "contacts.add_consentrecord",
         "contacts.change_consentrecord",
+        # Country rules (issue 4): read by managers, edited by admins only (superusers).
+        "campaigns.view_countrypolicy",
+        "campaigns.explain_callability",
         *_crud("floor", "campaigns"),
         *_crud("agent", "campaigns"),
         *_crud("campaign", "campaigns"),
@@ -61,6 +64,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "campaigns.view_recording_report",
     ],
     FLOOR_SUPERVISOR: [
+        "campaigns.explain_callability",  # issue 4: why a lead of their floor is not dialled
         "campaigns.view_floor",
         "campaigns.view_agent",
         "campaigns.view_campaign",

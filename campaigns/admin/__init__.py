@@ -1,1 +1,1 @@
-from . import campaigns, floors, leads, people, recordings  # noqa: F401  (one module per concept; importing registers them)
+from . import campaigns, floors, leads, people, recordings, rules  # noqa: F401  (one module per concept; importing registers them)
