@@ -10,7 +10,7 @@ from campaigns.services.policies import PolicyError, delete_policy, save_policy,
 class CountryPolicyForm(forms.ModelForm):
     class Meta:
         model = CountryPolicy
-        fields = "__all__"
+        fields = [f.name for f in CountryPolicy._meta.concrete_fields if f.name not in ("id", "updated_at")]
 
     def clean(self):
         cleaned = super().clean()
