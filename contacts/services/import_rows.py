@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 from contacts.services.phones import NumberRejection, derive_region, normalise_number
 
@@ -70,8 +70,9 @@ CREATED, UPDATED, DUPLICATE, REJECTED = "created", "updated", "duplicate", "reje
 ROW_REJECTION_REASONS = ("invalid_email", "invalid_country", "field_too_long")
 
 
-@dataclass(frozen=True, slots=True)
-class ValidRow:
+# Named tuples, not dataclasses: a million of them cross process boundaries and go through the
+# spool file, and a tuple pickles several times faster than a slotted dataclass (measured).
+class ValidRow(NamedTuple):
     line: int
     fields: dict  # Prospect fields, non-empty values only
     e164: str
@@ -82,8 +83,7 @@ class ValidRow:
     time_zone_candidates: tuple[str, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class RejectedRow:
+class RejectedRow(NamedTuple):
     line: int
     cells: list
     reason: str

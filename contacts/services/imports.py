@@ -25,6 +25,7 @@ import pickle
 import tempfile
 from collections.abc import Callable, Iterator
 from datetime import datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -501,6 +502,50 @@ def _prospect_values(job, fields: dict, now) -> dict:
     return values
 
 
+# Columns COPY writes from each row; every other column gets its model default (see _CopyPlan).
+PROSPECT_COPY_FIELDS = (
+    "id", "first_name", "last_name", "language", "country", "postcode", "city", "region", "email",
+    "source", "external_ref", "is_customer", "contract_ref", "tags", "created_at", "updated_at",
+)  # fmt: skip
+NUMBER_COPY_FIELDS = (
+    "prospect_id", "raw", "e164", "region", "number_type", "is_valid", "time_zone", "time_zone_candidates",
+    "created_at",
+)  # fmt: skip
+
+
+class _CopyPlan:
+    """COPY … FROM STDIN for a model: the given fields from each row, then every other concrete
+    column (except an auto id) at its default, so a field another capability adds does not break
+    the import. Rows are tuples in `fields` order: no per-row dicts on the million-row path."""
+
+    def __init__(self, model, fields: tuple[str, ...]):
+        rest = [
+            f
+            for f in model._meta.concrete_fields
+            if f.attname not in fields and not (f.primary_key and f.attname == "id")
+        ]
+        self.tail = tuple(
+            json.dumps(f.get_default()) if f.get_internal_type() == "JSONField" else f.get_default()
+            for f in rest
+        )
+        by_attname = {f.attname: f for f in model._meta.concrete_fields}
+        columns = [by_attname[name].column for name in fields] + [f.column for f in rest]
+        quoted = ", ".join(connection.ops.quote_name(c) for c in columns)
+        self.sql = f"COPY {connection.ops.quote_name(model._meta.db_table)} ({quoted}) FROM STDIN"
+
+    def copy(self, cursor, rows) -> None:
+        tail = self.tail
+        with cursor.cursor.copy(self.sql) as copy:
+            write = copy.write_row
+            for row in rows:
+                write(row + tail if tail else row)
+
+
+@lru_cache(maxsize=256)
+def _json_list(values: tuple) -> str:
+    return json.dumps(list(values))
+
+
 def _insert_prospects(job, rows: list[dict], *, now, on_postgres: bool) -> list[int]:
     if not rows:
         return []
@@ -510,6 +555,7 @@ def _insert_prospects(job, rows: list[dict], *, now, on_postgres: bool) -> list[
         )
         return [obj.pk for obj in objs]
     table = Prospect._meta.db_table
+    source = job.source
     with connection.cursor() as cursor:
         # Reserve the ids first so COPY (which returns nothing) can write them and we can report them.
         cursor.execute(
@@ -517,10 +563,30 @@ def _insert_prospects(job, rows: list[dict], *, now, on_postgres: bool) -> list[
             [len(rows)],
         )
         ids = [r[0] for r in cursor.fetchall()]
-        _copy(
+        get = dict.get
+        _CopyPlan(Prospect, PROSPECT_COPY_FIELDS).copy(
             cursor,
-            Prospect,
-            ({"id": pk, **_prospect_values(job, fields, now)} for pk, fields in zip(ids, rows, strict=True)),
+            (
+                (
+                    pk,
+                    get(f, "first_name", ""),
+                    get(f, "last_name", ""),
+                    get(f, "language", ""),
+                    f["country"],
+                    get(f, "postcode", ""),
+                    get(f, "city", ""),
+                    get(f, "region", ""),
+                    get(f, "email", ""),
+                    source,
+                    get(f, "external_ref", ""),
+                    get(f, "is_customer", False),
+                    get(f, "contract_ref", ""),
+                    _json_list(tuple(f["tags"])) if "tags" in f else "[]",
+                    now,
+                    now,
+                )
+                for pk, f in zip(ids, rows, strict=True)
+            ),
         )
     return ids
 
@@ -528,53 +594,40 @@ def _insert_prospects(job, rows: list[dict], *, now, on_postgres: bool) -> list[
 def _insert_numbers(rows: list[tuple[int, ValidRow]], *, now, on_postgres: bool) -> None:
     if not rows:
         return
-    values = (
-        {
-            "prospect_id": pid,
-            "raw": row.raw,
-            "e164": row.e164,
-            "region": row.region,
-            "number_type": row.number_type,
-            "is_valid": True,
-            "time_zone": row.time_zone,
-            "time_zone_candidates": list(row.time_zone_candidates),
-            "created_at": now,
-        }
-        for pid, row in rows
-    )
     if not on_postgres:
-        PhoneNumber.objects.bulk_create([PhoneNumber(**v) for v in values], batch_size=500)
+        PhoneNumber.objects.bulk_create(
+            [
+                PhoneNumber(
+                    prospect_id=pid,
+                    raw=row.raw,
+                    e164=row.e164,
+                    region=row.region,
+                    number_type=row.number_type,
+                    is_valid=True,
+                    time_zone=row.time_zone,
+                    time_zone_candidates=list(row.time_zone_candidates),
+                    created_at=now,
+                )
+                for pid, row in rows
+            ],
+            batch_size=500,
+        )
         return
     with connection.cursor() as cursor:
-        _copy(cursor, PhoneNumber, values)
-
-
-def _copy(cursor, model, rows) -> None:
-    """COPY rows (dicts by field attname) into the model's table; absent fields take their default,
-    so a field another capability adds with a default does not break the import."""
-    fields = [f for f in model._meta.concrete_fields if not (f.primary_key and f.attname == "id")]
-    rows = iter(rows)
-    first = next(rows, None)
-    if first is None:
-        return
-    if "id" in first:
-        fields = [model._meta.pk, *fields]
-    defaults = {f.attname: f.get_default() for f in fields}
-    json_fields = {f.attname for f in fields if f.get_internal_type() == "JSONField"}
-    names = [f.attname for f in fields]
-    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
-    sql = f"COPY {connection.ops.quote_name(model._meta.db_table)} ({columns}) FROM STDIN"
-    with cursor.cursor.copy(sql) as copy:
-        copy.write_row(_copy_values(first, names, defaults, json_fields))
-        for row in rows:
-            copy.write_row(_copy_values(row, names, defaults, json_fields))
-
-
-def _copy_values(row: dict, names: list[str], defaults: dict, json_fields: set[str]) -> list:
-    out = []
-    for name in names:
-        value = row[name] if name in row else defaults[name]
-        if name in json_fields:
-            value = json.dumps(value)
-        out.append(value)
-    return out
+        _CopyPlan(PhoneNumber, NUMBER_COPY_FIELDS).copy(
+            cursor,
+            (
+                (
+                    pid,
+                    row.raw,
+                    row.e164,
+                    row.region,
+                    row.number_type,
+                    True,
+                    row.time_zone,
+                    _json_list(row.time_zone_candidates),
+                    now,
+                )
+                for pid, row in rows
+            ),
+        )

@@ -226,3 +226,36 @@ def test_parsing_is_memoised_across_spellings():
     normalise_number("06 12 34 56 78", default_region="FR")
     info = phones._parse.cache_info()
     assert (info.misses, info.hits) == (1, 2)
+
+
+def test_fast_path_agrees_with_phonenumbers_parse():
+    """The digits-only fast path must give what phonenumbers.parse gives: same E.164, type and
+    region for valid numbers, invalid for invalid ones, on every dirty spelling of the demo file."""
+    import random
+
+    import phonenumbers
+    from phonenumbers import PhoneNumberType
+
+    from contacts.demo.prospects import _dirty, _NumberSource
+
+    def signature(number):
+        kind = phonenumbers.number_type(number)
+        if kind == PhoneNumberType.UNKNOWN:
+            return ("invalid",)
+        return (phonenumbers.format_number(number, 0), kind, phonenumbers.region_code_for_number(number))
+
+    rng = random.Random(3)
+    checked = 0
+    for region in ["FR", "BE", "NL", "DE", "IT", "ES", "PT", "RE"]:
+        for kind in (PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE):
+            source = _NumberSource(region, kind, rng)
+            for _ in range(150):
+                raw = _dirty(source.next(), rng)
+                for spelling in (raw, raw[:-3], raw + "1"):
+                    key = phones.cache_key(spelling)
+                    fast = phones._fast_parse(key, region)
+                    if fast is None:
+                        continue
+                    checked += 1
+                    assert signature(fast) == signature(phonenumbers.parse(key, region)), (spelling, region)
+    assert checked > 4000
