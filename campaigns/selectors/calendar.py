@@ -11,7 +11,7 @@ import bisect
 import datetime as dt
 from collections.abc import Iterable
 from functools import lru_cache
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import holidays
 
@@ -43,6 +43,15 @@ OUTSIDE_CAMPAIGN_DATES = "outside_campaign_dates"
 @lru_cache(maxsize=256)
 def zone(name: str) -> ZoneInfo:
     return ZoneInfo(name)
+
+
+@lru_cache(maxsize=1024)
+def is_zone(name: str) -> bool:
+    try:
+        ZoneInfo(name)
+    except (ValueError, KeyError, ZoneInfoNotFoundError):
+        return False
+    return True
 
 
 def legal_date(country: str, at: dt.datetime) -> dt.date:

@@ -107,7 +107,8 @@ def number_zones(number, country: str) -> list[str]:
     """Every zone the callee may be in: the number's zone and its candidates, deduplicated."""
     zones = []
     for name in [number.time_zone, *(number.time_zone_candidates or [])]:
-        if name and name not in zones:
+        # A zone name the tz database does not know is no zone: fall back rather than crash a lease.
+        if isinstance(name, str) and name and name not in zones and calendar.is_zone(name):
             zones.append(name)
     return zones or [calendar.LEGAL_ZONE.get(country, "UTC")]
 
