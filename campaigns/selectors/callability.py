@@ -501,22 +501,26 @@ def annotate_callability(queryset, *, campaign, at: datetime, static_only: bool 
     _Sha256Hex = _sha256_hex_class()
 
     qs = queryset.annotate(_zones=Cast("time_zone_candidates", TextField()))
-    combos = list(
-        qs.annotate(
-            _country=Case(
-                When(prospect__country="", then=F("region")),
-                default=F("prospect__country"),
-                output_field=CharField(),
-            )
-        )
-        .order_by()
-        .values_list("time_zone", "_zones", "_country", "prospect__region", "time_zone_candidates")
-        .distinct()
-    )
     # Only the campaign's countries have rules to apply; other callees are `country_not_in_campaign`.
     targeted = campaign_countries(campaign)
-    combos = [combo for combo in combos if combo[2] in targeted]
-    countries = {c for _, _, c, _, _ in combos}
+    countries = set(targeted)
+    combos = []
+    if not static_only:
+        # The (zones, country, region) combinations present: one DISTINCT scan, for the time rules.
+        combos = [
+            combo
+            for combo in qs.annotate(
+                _country=Case(
+                    When(prospect__country="", then=F("region")),
+                    default=F("prospect__country"),
+                    output_field=CharField(),
+                )
+            )
+            .order_by()
+            .values_list("time_zone", "_zones", "_country", "prospect__region", "time_zone_candidates")
+            .distinct()
+            if combo[2] in targeted
+        ]
     book = PolicyBook.load(countries)
     policies = {c: book.at(c, at) for c in countries}
     in_force = {c: p for c, p in policies.items() if p is not None}
