@@ -152,7 +152,7 @@ class ResultsRequestDocSerializer(serializers.Serializer):
 class ResultStatusSerializer(serializers.Serializer):
     index = serializers.IntegerField()
     call_id = serializers.CharField()
-    status = serializers.ChoiceField(choices=["created", "duplicate", "rejected"])
+    status = serializers.CharField(help_text="created, duplicate or rejected")
     attempt = serializers.IntegerField(allow_null=True)
     reason = serializers.CharField()
     detail = serializers.CharField()
