@@ -74,9 +74,19 @@ def run_import(path: Path) -> dict:
     now = timezone.now()
     job = create_import_job(actor=None, now=now, source_path=str(path), source="bench", default_country="FR")
     started = time.perf_counter()
-    job = run(job_id=job.pk, now=now)
+    phases: dict[str, float] = {}
+
+    def progress(phase: str, done: int, total: int) -> None:
+        phases[phase] = time.perf_counter() - started
+
+    job = run(job_id=job.pk, now=now, progress=progress)
     seconds = time.perf_counter() - started
+    cpu = os.times()
     return {
+        "validate_s": round(phases.get("validate", 0), 1),
+        "write_s": round(seconds - phases.get("validate", 0), 1),
+        "cpu_s": round(cpu.user + cpu.system, 1),
+        "workers_cpu_s": round(cpu.children_user + cpu.children_system, 1),
         "seconds": round(seconds, 2),
         "status": job.status,
         "error": job.error,
@@ -107,6 +117,7 @@ def run_baseline(path: Path) -> dict:
             )
             pairs.append((row[2], region))
     started = time.perf_counter()
+    cpu_started = time.process_time()
     valid = 0
     for raw, region in pairs:
         try:
@@ -117,7 +128,8 @@ def run_baseline(path: Path) -> dict:
             phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
             valid += 1
     seconds = time.perf_counter() - started
-    return {"seconds": round(seconds, 2), "rows": len(pairs), "valid": valid}
+    cpu = time.process_time() - cpu_started
+    return {"seconds": round(seconds, 2), "cpu_s": round(cpu, 1), "rows": len(pairs), "valid": valid}
 
 
 def _child(mode: str, path: Path, url: str) -> dict:
@@ -183,6 +195,11 @@ def main() -> int:
         f"(phonenumbers parse + is_valid_number + format E.164, one core, {baseline['valid']:,} valid)"
     )
     print(f"ratio    : import / baseline = {import_rate / baseline_rate:.2f}  (target >= 1.00)")
+    print(
+        f"phases   : validate {imported['validate_s']} s, write {imported['write_s']} s; CPU: import process "
+        f"{imported['cpu_s']} s + workers {imported['workers_cpu_s']} s (PostgreSQL server not counted), "
+        f"baseline {baseline['cpu_s']} s; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
+    )
     print(
         f"peak RSS : import process {imported['self_mb']:.0f} MiB + largest worker "
         f"{imported['largest_child_mb']:.0f} MiB = {peak:.0f} MiB  (target < 500 MiB)"
