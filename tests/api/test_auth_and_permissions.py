@@ -177,27 +177,22 @@ def test_login_returns_a_token_for_people():
     assert me["username"] == "bob" and me["roles"] == ["campaign_manager"] and me["floors"] == "all"
 
 
-def test_dialler_throttle_is_per_integration(settings):
+def test_dialler_throttle_is_per_integration(monkeypatch):
     from django.core.cache import cache
-
-    cache.clear()
-    settings.REST_FRAMEWORK = {
-        **settings.REST_FRAMEWORK,
-        "DEFAULT_THROTTLE_RATES": {"person": "1000/min", "dialler": "2/min", "anon": "10/min"},
-    }
-    from rest_framework.settings import api_settings
     from rest_framework.throttling import SimpleRateThrottle
 
-    api_settings.reload()
-    SimpleRateThrottle.THROTTLE_RATES = api_settings.DEFAULT_THROTTLE_RATES
-    try:
-        _, token = issue_dialler_credential(name="busy", floors=[FloorFactory()], actor=None, now=NOW)
-        client = token_client(token)
-        codes = [client.get("/api/v1/me/").status_code for _ in range(3)]
-        assert codes == [200, 200, 429]
-        assert "detail" in client.get("/api/v1/me/").json()
-    finally:
-        settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK}
-        api_settings.reload()
-        SimpleRateThrottle.THROTTLE_RATES = api_settings.DEFAULT_THROTTLE_RATES
-        cache.clear()
+    cache.clear()
+    # DRF reads rates into a class attribute at import; patch that attribute, and monkeypatch puts
+    # the original back so later tests are not throttled.
+    monkeypatch.setattr(
+        SimpleRateThrottle, "THROTTLE_RATES", {"person": "1000/min", "dialler": "2/min", "anon": "10/min"}
+    )
+    _, token = issue_dialler_credential(name="busy", floors=[FloorFactory()], actor=None, now=NOW)
+    _, other = issue_dialler_credential(name="calm", floors=[FloorFactory()], actor=None, now=NOW)
+    client = token_client(token)
+    codes = [client.get("/api/v1/me/").status_code for _ in range(3)]
+    assert codes == [200, 200, 429]
+    assert "detail" in client.get("/api/v1/me/").json()
+    # Another integration has its own budget.
+    assert token_client(other).get("/api/v1/me/").status_code == 200
+    cache.clear()
