@@ -162,22 +162,28 @@ def build_population(rng: random.Random, instants: list[dt.datetime]):
     return campaign, numbers
 
 
-def _compare(campaign, numbers, at) -> int:
+def _compare(campaign, numbers, at, *, static_too: bool) -> int:
     decisions = callability_many(numbers=numbers, campaign=campaign, at=at)
     queryset = PhoneNumber.objects.filter(pk__in=[n.pk for n in numbers])
     full = {
         row.pk: ({r for r in REASONS if getattr(row, f"block_{r}")}, row.callable)
         for row in annotate_callability(queryset, campaign=campaign, at=at)
     }
-    static = {
-        row.pk: ({r for r in STATIC_REASONS if getattr(row, f"block_{r}")}, row.callable)
-        for row in annotate_callability(queryset, campaign=campaign, at=at, static_only=True)
-    }
+    static = (
+        {
+            row.pk: ({r for r in STATIC_REASONS if getattr(row, f"block_{r}")}, row.callable)
+            for row in annotate_callability(queryset, campaign=campaign, at=at, static_only=True)
+        }
+        if static_too
+        else {}
+    )
     for number in numbers:
         decision = decisions[number.pk]
         expected = {r.split(":", 1)[0] for r in decision.reasons}
         assert full[number.pk] == (expected, decision.callable), (number.e164, at)
-        assert static[number.pk] == (expected & set(STATIC_REASONS), not (expected & set(STATIC_REASONS)))
+        if static_too:
+            static_expected = expected & set(STATIC_REASONS)
+            assert static[number.pk] == (static_expected, not static_expected), (number.e164, at)
     return len(numbers)
 
 
@@ -204,8 +210,9 @@ def test_set_based_form_equals_per_number_form(seed, edges, offsets):
     with transaction.atomic():
         seed_country_policies()
         campaign, numbers = build_population(rng, instants)
-        for at in instants:
-            COMPARED.append(_compare(campaign, numbers, at))
+        for i, at in enumerate(instants):
+            # The list-building (static) form once per population: it does not depend on the hour.
+            COMPARED.append(_compare(campaign, numbers, at, static_too=i == 0))
         transaction.set_rollback(True)
 
 
