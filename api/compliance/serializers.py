@@ -68,6 +68,8 @@ class SuppressionUploadResultSerializer(serializers.Serializer):
 
 class RegisterImportSerializer(serializers.ModelSerializer):
     created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    # A plain string in the schema: several models have a differently-valued "status" enum.
+    status = serializers.CharField(read_only=True, help_text="pending, running, done or failed")
 
     class Meta:
         model = RegisterImport
