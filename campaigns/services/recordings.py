@@ -39,6 +39,7 @@ REFUSAL_MESSAGES = {
     "no_media": "Give either a file or a uri.",
     "file_and_uri": "Give either a file or a uri, not both.",
     "checksum_mismatch": "The checksum given does not match the SHA-256 of the uploaded file.",
+    "retention_expired": "The retention period of this call has already ended: the recording may not be kept.",
 }
 
 
@@ -168,7 +169,14 @@ def attach_recording(
         reason = check_recording_allowed(attempt=attempt, at=now)
         if reason is not None:
             raise RecordingRefused(reason)
+        purge_after = purge_after_for(attempt=attempt, now=now)
+        if purge_after <= now:
+            # Uploaded after its retention ended: keeping it even until the next purge would break
+            # the retention limit (DOMAIN promise 5).
+            raise RecordingRefused("retention_expired")
 
+        # Attempt carries no payment flag of its own (issue 6 passes it with the recording); should
+        # it gain a `payment_data_spoken` field, a flagged attempt is honoured here too.
         payment = payment_data_spoken or bool(getattr(attempt, "payment_data_spoken", False))
         recording = Recording(
             attempt=attempt,
@@ -179,7 +187,7 @@ def attach_recording(
             checksum=checksum,
             created_at=now,
             created_by=actor if getattr(actor, "is_authenticated", False) else None,
-            purge_after=purge_after_for(attempt=attempt, now=now),
+            purge_after=purge_after,
         )
         if payment:
             # Never written to storage at all: the safest form of "delete immediately".

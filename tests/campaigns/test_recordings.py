@@ -275,3 +275,16 @@ def test_payment_flag_at_attach_never_stores_the_file():
 def test_purge_attempt_recording_without_a_recording_is_a_no_op():
     attempt = AttemptFactory(started_at=CALL)
     assert purge_attempt_recording(attempt=attempt, reason="payment_data", actor=None, now=UPLOAD) is False
+
+
+def test_upload_after_the_retention_ended_is_refused():
+    attempt = AttemptFactory(started_at=CALL)
+    end = CALL_UTC + dt.timedelta(days=180)
+    with pytest.raises(RecordingRefused) as refused:
+        attach_recording(attempt=attempt, file=wav_file(), actor=None, now=end)
+    assert refused.value.reason == "retention_expired"
+    assert Recording.objects.count() == 0
+    recording = attach_recording(
+        attempt=attempt, file=wav_file(), actor=None, now=end - dt.timedelta(seconds=1)
+    )
+    assert recording.purge_after == end
