@@ -343,11 +343,14 @@ def record_playback(*, recording: Recording, actor: Any, now: dt.datetime, chann
 
 
 def set_campaign_retention(
-    *, campaign, retention_days: int | None, actor: Any, now: dt.datetime
+    *, campaign, retention_days: int | None, actor: Any, now: dt.datetime, batch_size: int = 500
 ) -> CampaignRecordingPolicy | None:
-    """Set (or, with None, remove) a campaign's own recording retention. It only ever shortens the
-    country limit; recordings already stored keep the purge date they were given (a longer choice
-    must not extend them, and a shorter one applies to new recordings)."""
+    """Set (or, with None, remove) a campaign's own recording retention (audited).
+
+    It only ever shortens the country limit. A shorter choice also applies to the campaign's stored
+    recordings (their purge date moves earlier, never later: the callees were told the shorter
+    period); a longer choice or a removal leaves stored recordings' dates as they are.
+    """
     if retention_days is not None and retention_days < 1:
         raise ValidationError({"retention_days": "Must be at least 1 day."})
     with transaction.atomic():
@@ -364,11 +367,39 @@ def set_campaign_retention(
             policy, _ = CampaignRecordingPolicy.objects.update_or_create(
                 campaign=campaign, defaults={"retention_days": retention_days}
             )
+        shortened = 0
+        if retention_days is not None and (previous is None or retention_days < previous):
+            shortened = _shorten_stored(campaign=campaign, days=retention_days, batch_size=batch_size)
         audit(
             actor,
             "campaigns.recording_policy.changed",
             campaign,
-            {"retention_days": retention_days, "previous": previous},
+            {"retention_days": retention_days, "previous": previous, "recordings_shortened": shortened},
             at=now,
         )
     return policy
+
+
+def _shorten_stored(*, campaign, days: int, batch_size: int) -> int:
+    """Bring forward the purge date of the campaign's unpurged recordings to call + `days`."""
+    shortened = 0
+    last_id = 0
+    while True:
+        batch = list(
+            Recording.objects.filter(attempt__campaign=campaign, purged_at__isnull=True, pk__gt=last_id)
+            .select_related("attempt")
+            .only("pk", "purge_after", "created_at", "attempt__started_at")
+            .order_by("pk")[:batch_size]
+        )
+        if not batch:
+            return shortened
+        last_id = batch[-1].pk
+        changed = []
+        for recording in batch:
+            recorded_at = min(recording.attempt.started_at, recording.created_at).astimezone(dt.UTC)
+            earlier = recorded_at + dt.timedelta(days=days)
+            if earlier < recording.purge_after:
+                recording.purge_after = earlier
+                changed.append(recording)
+        Recording.objects.bulk_update(changed, ["purge_after"])
+        shortened += len(changed)

@@ -310,7 +310,10 @@ def test_campaign_retention_policy_is_an_audited_upsert():
         AuditEntry.objects.filter(action="campaigns.recording_policy.changed")
         .order_by("id")
         .values_list("details", flat=True)
-    ) == [{"retention_days": 120, "previous": None}, {"retention_days": 90, "previous": 120}]
+    ) == [
+        {"retention_days": 120, "previous": None, "recordings_shortened": 0},
+        {"retention_days": 90, "previous": 120, "recordings_shortened": 0},
+    ]
     zero = client.post("/api/v1/recording-policies/", {"campaign": campaign.pk, "retention_days": 0})
     assert zero.status_code == 400
 

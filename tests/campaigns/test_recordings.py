@@ -288,3 +288,39 @@ def test_upload_after_the_retention_ended_is_refused():
         attempt=attempt, file=wav_file(), actor=None, now=end - dt.timedelta(seconds=1)
     )
     assert recording.purge_after == end
+
+
+def test_a_shorter_campaign_choice_brings_stored_purge_dates_forward():
+    from campaigns.services.recordings import set_campaign_retention
+
+    campaign = CampaignFactory()
+    recordings = [
+        attach_recording(
+            attempt=AttemptFactory(campaign=campaign, started_at=CALL),
+            uri=f"https://d.example/{i}",
+            actor=None,
+            now=UPLOAD,
+        )
+        for i in range(3)
+    ]
+    other = attach_recording(
+        attempt=AttemptFactory(started_at=CALL), uri="https://d.example/x", actor=None, now=UPLOAD
+    )
+    set_campaign_retention(campaign=campaign, retention_days=90, actor=None, now=UPLOAD, batch_size=2)
+    assert {r.purge_after for r in Recording.objects.filter(attempt__campaign=campaign)} == {
+        CALL_UTC + dt.timedelta(days=90)
+    }
+    other.refresh_from_db()
+    assert other.purge_after == CALL_UTC + dt.timedelta(days=180)
+    # A longer choice later never extends them
+    set_campaign_retention(campaign=campaign, retention_days=150, actor=None, now=UPLOAD)
+    recordings[0].refresh_from_db()
+    assert recordings[0].purge_after == CALL_UTC + dt.timedelta(days=90)
+    assert list(
+        AuditEntry.objects.filter(action="campaigns.recording_policy.changed")
+        .order_by("id")
+        .values_list("details", flat=True)
+    ) == [
+        {"retention_days": 90, "previous": None, "recordings_shortened": 3},
+        {"retention_days": 150, "previous": 90, "recordings_shortened": 0},
+    ]
