@@ -37,8 +37,8 @@ sys.path.insert(0, str(BASE))
 
 CLIENTS = int(os.environ.get("BENCH_CLIENTS", 8))
 BATCH = 100
-LEADS = int(os.environ.get("BENCH_LEASE_LEADS", 24_000))
-RAW_LEADS = int(os.environ.get("BENCH_RAW_LEADS", 24_000))
+LEADS = int(os.environ.get("BENCH_LEASE_LEADS", 10_000))
+RAW_LEADS = int(os.environ.get("BENCH_RAW_LEADS", 10_000))
 WORKERS = int(os.environ.get("BENCH_GUNICORN_WORKERS", 3))
 THREADS = int(os.environ.get("BENCH_GUNICORN_THREADS", 3))
 TARGET_RATIO, TARGET_P99_MS, TARGET_RESULTS = 0.25, 100.0, 2000.0
