@@ -364,15 +364,7 @@ def _write_batch(job, batch: list, *, now, on_postgres: bool, outcomes) -> colle
     e164s = [row.e164 for row in valid] + [row[1] for row in batch if type(row) is _Duplicate]
     owner_of_number = _owners_of_numbers(e164s, on_postgres=on_postgres)
     refs = {row.fields["external_ref"] for row in valid if "external_ref" in row.fields}
-    owner_of_ref = (
-        dict(
-            Prospect.objects.filter(source=job.source, external_ref__in=refs, erased_at__isnull=True)
-            .exclude(external_ref="")
-            .values_list("external_ref", "id")
-        )
-        if refs
-        else {}
-    )
+    owner_of_ref: dict[str, Any] = _owners_of_refs(job.source, sorted(refs), on_postgres=on_postgres)
     new_prospects: list[dict] = []  # rows creating a prospect, in order
     new_numbers: list[tuple[Any, ValidRow]] = []  # (prospect id or index into new_prospects, row)
     updates: dict[int, list[dict]] = collections.defaultdict(list)
@@ -447,6 +439,29 @@ def _owners_of_numbers(e164s: list[str], *, on_postgres: bool) -> dict[str, int]
     for start in range(0, len(e164s), 900):  # SQLite's bound-parameter limit
         owners.update(
             PhoneNumber.objects.filter(e164__in=e164s[start : start + 900]).values_list("e164", "prospect_id")
+        )
+    return owners
+
+
+def _owners_of_refs(source: str, refs: list[str], *, on_postgres: bool) -> dict[str, Any]:
+    if not refs:
+        return {}
+    if on_postgres:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT external_ref, id FROM {Prospect._meta.db_table} "  # noqa: S608
+                "WHERE source = %s AND external_ref = ANY(%s) AND external_ref <> '' AND erased_at IS NULL",
+                [source, refs],
+            )
+            return dict(cursor.fetchall())
+    owners: dict[str, Any] = {}
+    for start in range(0, len(refs), 900):
+        owners.update(
+            Prospect.objects.filter(
+                source=source, external_ref__in=refs[start : start + 900], erased_at__isnull=True
+            )
+            .exclude(external_ref="")
+            .values_list("external_ref", "id")
         )
     return owners
 
