@@ -45,6 +45,9 @@ from contacts.services.audit import audit
 logger = logging.getLogger(__name__)
 
 BATCH_SIZE = 100_000
+# Longer than the build task's hard time limit (55 min): a build still "running" after that has lost
+# its worker.
+STALE_AFTER = dt.timedelta(hours=1)
 
 # Every reason a prospect of the campaign's countries may be left out, in the order a prospect is
 # attributed to one (the first that applies), so the counts add up to the prospects excluded.
@@ -106,6 +109,10 @@ def request_list_build(*, campaign: Campaign, actor: Any, now: dt.datetime) -> t
 
     if campaign.status not in LIVE_STATUSES:
         raise ListBuildError("status", f"A {campaign.status} campaign's list cannot be built.")
+    # A job whose worker died (past the task's hard time limit) would block the campaign forever.
+    ListBuild.objects.filter(
+        campaign=campaign, status=ListBuild.Status.RUNNING, started_at__lt=now - STALE_AFTER
+    ).update(status=ListBuild.Status.FAILED, finished_at=now, error="The worker running this build stopped.")
     active = ListBuild.objects.filter(
         campaign=campaign, status__in=[ListBuild.Status.PENDING, ListBuild.Status.RUNNING]
     ).first()

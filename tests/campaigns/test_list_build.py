@@ -228,6 +228,19 @@ def test_second_request_while_one_is_pending_returns_the_same_job(campaign):
     assert ListBuild.objects.count() == 1
 
 
+def test_a_build_whose_worker_died_does_not_block_the_campaign(campaign):
+    stuck = ListBuild.objects.create(
+        campaign=campaign, status="running", created_at=NOW, started_at=NOW - dt.timedelta(hours=2)
+    )
+    job, created = request_list_build(campaign=campaign, actor=None, now=NOW)
+    assert created and job.pk != stuck.pk
+    stuck.refresh_from_db()
+    assert (stuck.status, stuck.error) == ("failed", "The worker running this build stopped.")
+    recent = ListBuild.objects.filter(pk=job.pk)
+    recent.update(status="running", started_at=NOW - dt.timedelta(minutes=10))
+    assert request_list_build(campaign=campaign, actor=None, now=NOW) == (recent.get(), False)
+
+
 def test_a_failed_build_says_why(campaign, universe, monkeypatch):
     from campaigns.services import lists
 
