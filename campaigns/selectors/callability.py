@@ -283,11 +283,9 @@ def _decide(number, campaign, at: datetime, batch: _Batch) -> Decision:
             )
         )
     # A country the campaign does not call: its rules are not this campaign's question.
-    if not targeted:
-        pass
-    elif policy is None:
+    if targeted and policy is None:
         reasons.append("no_policy")
-    else:
+    elif targeted:
         listed = False
         registered_at = None
         if policy.register:
