@@ -14,6 +14,11 @@ from tests.campaigns.leasing import NOW, callable_lead, dialler, policies, runni
 from tests.factories import FloorFactory
 
 
+# Plain transactional tests (no serialized rollback): this file runs after other transactional tests
+# whose flush recreated the role groups with new ids, which a serialized restore would collide
+# with. Everything it needs (policies, groups) it creates itself.
+
+
 def _post_twice_at_once():
     policies()
     floor = FloorFactory(code="race")
@@ -60,11 +65,11 @@ def _post_twice_at_once():
 
 
 @pytest.mark.postgres
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_concurrent_duplicate_posts_record_once_on_postgresql():
     _post_twice_at_once()
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_concurrent_duplicate_posts_record_once_on_the_configured_database():
     _post_twice_at_once()
