@@ -13,7 +13,6 @@ from campaigns.services.results import record_results
 from tests.campaigns.leasing import NOW, callable_lead, dialler, policies, running_campaign
 from tests.factories import FloorFactory
 
-
 # Plain transactional tests (no serialized rollback): this file runs after other transactional tests
 # whose flush recreated the role groups with new ids, which a serialized restore would collide
 # with. Everything it needs (policies, groups) it creates itself.
