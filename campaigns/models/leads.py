@@ -61,7 +61,9 @@ class Lead(models.Model):
             # The hand-over order (priority, then longest-waiting) walked straight off the index, so
             # a lease of 100 reads ~100 rows instead of sorting the floor's whole queue. PostgreSQL
             # also gets a NULLS FIRST twin (migration 0005), which SQLite cannot declare.
-            models.Index(fields=["floor", "state", "-priority", "next_call_at", "id"], name="lead_handover_idx"),
+            models.Index(
+                fields=["floor", "state", "-priority", "next_call_at", "id"], name="lead_handover_idx"
+            ),
         ]
         permissions = [("lease_leads", "Can lease leads and report call results (diallers)")]
 
@@ -80,6 +82,7 @@ class Lease(models.Model):
     campaign = models.ForeignKey(
         "campaigns.Campaign", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+
     class EndReason(models.TextChoices):
         RELEASED = "released"
         EXPIRED = "expired"
