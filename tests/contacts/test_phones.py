@@ -165,6 +165,9 @@ def test_alsace_is_paris():
         ("15", "FR", "emergency_or_short"),
         ("3949", "FR", "emergency_or_short"),
         ("110", "DE", "emergency_or_short"),
+        ("+49 164 12345", "FR", "not_callable_type"),  # pager
+        ("0177 991234567", "DE", "not_callable_type"),  # voicemail access
+        ("06 62345678", "NL", "not_callable_type"),  # pager
     ],
 )
 def test_rejections_have_stable_reasons(raw, region, reason):
