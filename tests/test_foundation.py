@@ -20,7 +20,7 @@ def _run_production(env_overrides: dict, *args: str) -> subprocess.CompletedProc
     env = {
         k: v
         for k, v in os.environ.items()
-        if k not in ("SECRET_KEY", "ALLOWED_HOSTS", "SUPPRESSION_HASH_PEPPER")
+        if k not in ("SECRET_KEY", "ALLOWED_HOSTS", "SUPPRESSION_HASH_PEPPER", "DJANGO_ALLOW_ASYNC_UNSAFE")
     }
     env.update({"DJANGO_SETTINGS_MODULE": "config.settings.production", **env_overrides})
     return subprocess.run(  # noqa: S603
