@@ -99,6 +99,7 @@ def parse_result_item(raw) -> dict:
         "notice_played": _bool(raw, "notice_played", errors, default=None),
         "notice_answer": _text(raw, "notice_answer", errors, max_length=20),
         "objection": bool(_bool(raw, "objection", errors, default=False)),
+        "payment_data_spoken": bool(_bool(raw, "payment_data_spoken", errors, default=False)),
         "callback_personal": bool(_bool(raw, "callback_personal", errors, default=False)),
         "note": _text(raw, "note", errors, max_length=2000),
         "recording": None,

@@ -125,6 +125,11 @@ class ResultItemSerializer(serializers.Serializer):
     objection = serializers.BooleanField(
         required=False, default=False, help_text="The callee objected to further calls (GDPR art. 21)"
     )
+    payment_data_spoken = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="Card data was spoken (PCI DSS 3.3.1): any recording of this call is purged at once",
+    )
     recording = RecordingRefSerializer(required=False, allow_null=True)
     callback_at = serializers.DateTimeField(required=False, allow_null=True)
     callback_personal = serializers.BooleanField(

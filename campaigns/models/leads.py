@@ -160,6 +160,9 @@ class Attempt(models.Model):
     notice_answer = models.CharField(max_length=20, choices=NoticeAnswer.choices, blank=True)
     # The callee objected to being called again (GDPR art. 21): the number was suppressed at once.
     objection = models.BooleanField(default=False)
+    # PCI DSS 3.3.1: card data was spoken, so no recording of this call may be kept, whenever it is
+    # uploaded (with the result or later).
+    payment_data_spoken = models.BooleanField(default=False)
     # Set when an agent corrects the outcome; the original stays in the audit trail.
     corrected_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

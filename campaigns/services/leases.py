@@ -280,8 +280,14 @@ def _save_held(leads: list[Lead]) -> None:
         )
 
 
+# Static, but cured by an operator rather than by the person: a fresh register import or a new
+# country policy. Such leads wait for a re-check instead of leaving the queue.
+HELD_FOR_RECHECK = frozenset({"register_stale", "no_policy"})
+
+
 def _is_static(reason: str) -> bool:
-    return reason.split(":", 1)[0] in STATIC_REASONS
+    code = reason.split(":", 1)[0]
+    return code in STATIC_REASONS and code not in HELD_FOR_RECHECK
 
 
 def _return_leads(*, lease_ids: list, lead_ids: list[int] | None = None) -> int:

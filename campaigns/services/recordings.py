@@ -175,9 +175,8 @@ def attach_recording(
             # the retention limit (DOMAIN promise 5).
             raise RecordingRefused("retention_expired")
 
-        # Attempt carries no payment flag of its own (issue 6 passes it with the recording); should
-        # it gain a `payment_data_spoken` field, a flagged attempt is honoured here too.
-        payment = payment_data_spoken or bool(getattr(attempt, "payment_data_spoken", False))
+        # The flag may come with this upload or with the result posted earlier (Attempt field).
+        payment = payment_data_spoken or attempt.payment_data_spoken
         recording = Recording(
             attempt=attempt,
             country=attempt_country(attempt),

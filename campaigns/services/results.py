@@ -385,6 +385,8 @@ def _write_attempts(accepted, *, integration, statuses, now, actor) -> None:
                 appointment=appointment,
                 **item["_notice_fields"],
                 objection=bool(item.get("objection")),
+                payment_data_spoken=bool(item.get("payment_data_spoken"))
+                or bool((item.get("recording") or {}).get("payment_data_spoken")),
             )
         )
     created = Attempt.objects.bulk_create(attempts)

@@ -335,3 +335,31 @@ def test_a_lead_without_consent_leaves_the_queue_with_its_reason(floor, campaign
     assert outcome.refused == {"no_consent": 1}
     no_consent.refresh_from_db()
     assert (no_consent.state, no_consent.done_reason) == (Lead.State.SUPPRESSED, "no_consent")
+
+
+def test_a_stale_register_holds_the_lead_for_a_recheck_instead_of_suppressing_it(floor):
+    from campaigns.services.leases import RECHECK_DELAY
+    from tests.factories import LeadFactory, PhoneNumberFactory, ProspectFactory
+
+    floor.callee_countries, floor.languages = ["BE"], ["fr"]
+    floor.save()
+    campaign = running_campaign(countries=["BE"], languages=["fr"])
+    prospect = ProspectFactory(country="BE", language="fr", city="Liège", postcode="4000")
+    number = PhoneNumberFactory(
+        prospect=prospect,
+        e164="+32470123456",
+        region="BE",
+        time_zone="Europe/Brussels",
+        time_zone_candidates=["Europe/Brussels"],
+    )
+    lead = LeadFactory(campaign=campaign, floor=floor, phone_number=number, prospect=prospect)
+    integration, _ = dialler(floor)
+
+    # No DNCM snapshot was ever imported: the Belgian register is stale, which an operator fixes
+    # by importing a fresh file, so the lead must still be there afterwards.
+    outcome = lease(integration, floor)
+
+    assert outcome.leads == []
+    assert outcome.refused == {"register_stale": 1}
+    lead.refresh_from_db()
+    assert (lead.state, lead.done_reason, lead.next_call_at) == (Lead.State.PENDING, "", NOW + RECHECK_DELAY)

@@ -324,3 +324,10 @@ def test_a_shorter_campaign_choice_brings_stored_purge_dates_forward():
         {"retention_days": 90, "previous": None, "recordings_shortened": 3},
         {"retention_days": 150, "previous": 90, "recordings_shortened": 0},
     ]
+
+
+def test_payment_flag_on_the_attempt_purges_a_later_upload_at_once():
+    attempt = AttemptFactory(started_at=CALL, payment_data_spoken=True)
+    recording = attach_recording(attempt=attempt, file=wav_file(), actor=None, now=UPLOAD)
+    assert (recording.purged_at, recording.purge_reason, recording.file.name) == (UPLOAD, "payment_data", "")
+    assert not (Path(settings.MEDIA_ROOT) / "recordings").exists()

@@ -297,3 +297,12 @@ def test_outcome_code_categories_are_the_rule_inputs():
         "wrong_number",
         "callback",
     }
+
+
+def test_payment_data_flag_is_kept_on_the_attempt_for_later_uploads(integration, floor, campaign):
+    from campaigns.models import Attempt
+
+    lease, (lead,) = leased(integration, floor, campaign)
+    (status,) = post(integration, item(lead, lease, "c-pci", payment_data_spoken=True))
+    assert status["status"] == "created"
+    assert Attempt.objects.get(pk=status["attempt"]).payment_data_spoken is True
