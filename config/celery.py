@@ -26,7 +26,10 @@ app.conf.beat_schedule: dict[str, dict] = {
     # Issue 7: destroy recordings past their retention (CNIL 6 months, CNPD 30 days), daily.
     "purge-recordings": {"task": "campaigns.purge_recordings", "schedule": crontab(hour=2, minute=30)},
     # Issue 3: erase prospects with no contact for PROSPECT_RETENTION_DAYS (CNIL: 3 years), daily.
-    "purge-stale-prospects": {"task": "contacts.purge_stale_prospects", "schedule": crontab(hour=3, minute=15)},
+    "purge-stale-prospects": {
+        "task": "contacts.purge_stale_prospects",
+        "schedule": crontab(hour=3, minute=15),
+    },
     # Issue 4: write the "removed" entries of lapsed suppressions into the dialler change feed.
     "record-suppression-expiries": {"task": "contacts.record_suppression_expiries", "schedule": 300.0},
 }

@@ -41,7 +41,9 @@ def test_supervisor_sees_only_own_floor_agents(page, live_server):
     AgentFactory(floor=lyon, code="AG-LYON")
     AgentFactory(floor=dakar, code="AG-DAKAR")
     supervisor = AgentFactory(
-        floor=dakar, code="SV-DAKAR", is_supervisor=True,
+        floor=dakar,
+        code="SV-DAKAR",
+        is_supervisor=True,
         user=UserFactory(username="sup", is_staff=True, roles=["floor_supervisor"]),
     )
     supervisor.user.user_permissions.add(Permission.objects.get(codename="view_agent"))
