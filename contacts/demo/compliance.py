@@ -23,8 +23,9 @@ DEMO_SUPPRESSIONS = [
     ("+34612000004", "wrong_number", "Not the prospect's number"),
 ]
 # Countries where a demo call needs a documented consent (DOMAIN.md §4): DE, ES always; NL for
-# customers from 2026-07-01; FR from 2026-08-11; IT for numbers not in public directories.
-OPT_IN_COUNTRIES = ("DE", "ES", "NL", "FR", "IT")
+# customers from 2026-07-01; FR from 2026-08-11; IT for numbers not in public directories; PT
+# (Lei 41/2004 art. 13-A).
+OPT_IN_COUNTRIES = ("DE", "ES", "NL", "FR", "IT", "PT")
 # One prospect in five has no consent, so the demo shows `no_consent` exclusions too.
 NO_CONSENT_EVERY = 5
 # One number in twenty is on its country's register, so the demo shows `register:<name>` too.

@@ -9,6 +9,7 @@ from django.utils import timezone
 # In order; each is `module:function(*, now, log)` and must be idempotent.
 DEMO_STEPS = [
     "contacts.demo.accounts:load_accounts",
+    "contacts.demo.advertisers:load_advertisers",  # before consents and campaigns, which name it
     "contacts.demo.prospects:load_prospects",  # a generated dirty file through the real import
     "contacts.demo.compliance:load_compliance",  # after prospects: consents and registers use them
     "campaigns.demo.floors:load_floors",
