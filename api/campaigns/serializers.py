@@ -2,6 +2,7 @@ from django.contrib.auth import get_user_model
 from rest_framework import serializers
 
 from campaigns.models import Agent, Campaign, Floor, FloorQuota, Lead, ListBuild, OutcomeCode
+from campaigns.services.campaigns import EDITABLE_FIELDS
 from contacts.models import Advertiser
 
 
@@ -57,24 +58,7 @@ class CampaignSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Campaign
-        fields = [
-            "id",
-            "name",
-            "kind",
-            "advertiser",
-            "product",
-            "countries",
-            "languages",
-            "starts_on",
-            "ends_on",
-            "priority",
-            "selection",
-            "max_attempts",
-            "script",
-            "status",
-            "created_at",
-            "updated_at",
-        ]
+        fields = ["id", *EDITABLE_FIELDS, "status", "created_at", "updated_at"]
         read_only_fields = ["status", "created_at", "updated_at"]
 
 

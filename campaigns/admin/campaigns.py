@@ -2,23 +2,14 @@ from django.contrib import admin, messages
 from django.utils import timezone
 
 from campaigns.models import Campaign, FloorQuota, OutcomeCode
-from campaigns.services.campaigns import CampaignError, create_campaign, transition_campaign, update_campaign
+from campaigns.services.campaigns import (
+    EDITABLE_FIELDS,
+    CampaignError,
+    create_campaign,
+    transition_campaign,
+    update_campaign,
+)
 from campaigns.services.lists import request_list_build
-
-_EDITABLE = [
-    "name",
-    "kind",
-    "advertiser",
-    "product",
-    "countries",
-    "languages",
-    "starts_on",
-    "ends_on",
-    "priority",
-    "selection",
-    "max_attempts",
-    "script",
-]
 
 
 class OutcomeCodeInline(admin.TabularInline):
@@ -58,7 +49,7 @@ class CampaignAdmin(admin.ModelAdmin):
     list_display = ["name", "kind", "advertiser", "status", "starts_on", "ends_on", "priority"]
     list_filter = ["status", "kind", "advertiser"]
     search_fields = ["name", "product"]
-    fields = [*_EDITABLE, "status"]
+    fields = [*EDITABLE_FIELDS, "status"]
     readonly_fields = ["status"]
     inlines = [OutcomeCodeInline, FloorQuotaInline]
     actions = [
@@ -71,7 +62,7 @@ class CampaignAdmin(admin.ModelAdmin):
     ]
 
     def save_model(self, request, obj, form, change):
-        data = {f: form.cleaned_data[f] for f in _EDITABLE if f in form.cleaned_data}
+        data = {f: form.cleaned_data[f] for f in EDITABLE_FIELDS if f in form.cleaned_data}
         now = timezone.now()
         if change:
             saved = update_campaign(campaign=obj, data=data, actor=request.user, now=now)

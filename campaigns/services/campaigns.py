@@ -120,7 +120,8 @@ def _clean(data: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
-_EDITABLE = (
+# What a manager may change on a campaign; the admin form and the API serializer list the same.
+EDITABLE_FIELDS = (
     "name",
     "kind",
     "advertiser",
@@ -140,7 +141,7 @@ _EDITABLE = (
 def create_campaign(*, data: dict[str, Any], actor: Any, now: datetime) -> Campaign:
     """A new draft campaign with its own copy of the default outcome codes."""
     data = _clean(data)
-    unknown = set(data) - set(_EDITABLE)
+    unknown = set(data) - set(EDITABLE_FIELDS)
     if unknown:
         raise CampaignError(sorted(unknown)[0], "Not a campaign field.")
     if "countries" not in data:
@@ -169,7 +170,7 @@ def update_campaign(*, campaign: Campaign, data: dict[str, Any], actor: Any, now
         data["selection"] = clean_selection(data.get("selection", campaign.selection), countries=countries)
     changed = {}
     for key, value in data.items():
-        if key not in _EDITABLE:
+        if key not in EDITABLE_FIELDS:
             raise CampaignError(key, "Not a campaign field.")
         if getattr(campaign, key) != value:
             changed[key] = value
