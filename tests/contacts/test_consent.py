@@ -100,17 +100,19 @@ def test_update_cannot_rewrite_who_or_when():
 
 
 def test_demo_loader_is_idempotent_and_skips_without_prospects():
-    from contacts.demo.compliance import NO_CONSENT_EVERY, load_compliance
+    from contacts.demo.compliance import NO_CONSENT_EVERY, OPT_IN_COUNTRIES, load_compliance
     from contacts.models import RegisterImport, Suppression
 
     messages: list[str] = []
     load_compliance(now=NOW, log=messages.append)
     assert any("skipped" in m for m in messages)
     AdvertiserFactory()
-    people = [ProspectFactory(country=c) for c in ("DE", "ES", "DE", "NL", "PT", "DE", "IT")]
+    people = [ProspectFactory(country=c) for c in ("DE", "ES", "DE", "NL", "PT", "BE", "DE", "IT")]
     load_compliance(now=NOW, log=messages.append)
     load_compliance(now=NOW, log=messages.append)
-    expected = [p.pk for p in people if p.country != "PT" and p.pk % NO_CONSENT_EVERY]
+    # BE is opt-out (DNCM register instead): the demo gives Belgians no consent.
+    assert "BE" not in OPT_IN_COUNTRIES and "PT" in OPT_IN_COUNTRIES
+    expected = [p.pk for p in people if p.country in OPT_IN_COUNTRIES and p.pk % NO_CONSENT_EVERY]
     assert sorted(ConsentRecord.objects.values_list("prospect_id", flat=True)) == sorted(expected)
     assert Suppression.objects.count() == 4
     assert sorted(RegisterImport.objects.filter(is_current=True).values_list("register", "file_date")) == [
