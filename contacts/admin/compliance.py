@@ -5,6 +5,7 @@ deleted from here."""
 from django import forms
 from django.contrib import admin, messages
 from django.db import transaction
+from django.http import HttpResponseRedirect
 from django.utils import timezone
 
 from contacts.models import ConsentRecord, RegisterImport, Suppression
@@ -17,6 +18,29 @@ from contacts.services.suppression import (
     normalise_for_suppression,
     suppress_number,
 )
+
+
+class ServiceWriteAdminMixin:
+    """The admin saves these models through services, which refuse bad input with their own
+    exception. Django's admin would turn that into a 500 from `save_model`; here the refusal becomes
+    an error message on the same page and the transaction around the save is rolled back, so
+    nothing is written."""
+
+    service_errors: tuple[type[Exception], ...] = ()
+
+    def changeform_view(self, request, *args, **kwargs):
+        try:
+            return super().changeform_view(request, *args, **kwargs)
+        except self.service_errors as exc:
+            messages.error(request, str(exc))
+            return HttpResponseRedirect(request.get_full_path())
+
+    @staticmethod
+    def adopt(obj, created) -> None:
+        """Make the admin's unsaved `obj` the row the service created, so the admin's redirect and
+        log entry point at it."""
+        obj.__dict__.update({k: v for k, v in created.__dict__.items() if not k.startswith("_")})
+        obj._state.adding = False
 
 
 class SuppressionAddForm(forms.ModelForm):
@@ -40,7 +64,8 @@ class SuppressionAddForm(forms.ModelForm):
 
 
 @admin.register(Suppression)
-class SuppressionAdmin(admin.ModelAdmin):
+class SuppressionAdmin(ServiceWriteAdminMixin, admin.ModelAdmin):
+    service_errors = (SuppressionError,)
     list_display = ["id", "e164", "scope", "advertiser", "reason", "source", "created_at", "expires_at"]
     list_filter = ["reason", "scope", "source"]
     search_fields = ["e164", "number_hash", "note"]
@@ -77,22 +102,17 @@ class SuppressionAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         if change:
             return
-        try:
-            created = suppress_number(
-                e164=form.cleaned_data["e164"],
-                reason=form.cleaned_data["reason"],
-                actor=request.user,
-                now=timezone.now(),
-                advertiser=form.cleaned_data.get("advertiser"),
-                source="admin",
-                note=form.cleaned_data.get("note") or "",
-                expires_at=form.cleaned_data.get("expires_at"),
-            )
-        except SuppressionError as exc:
-            messages.error(request, str(exc))
-            raise
-        obj.__dict__.update({k: v for k, v in created.__dict__.items() if not k.startswith("_")})
-        obj._state.adding = False
+        created = suppress_number(
+            e164=form.cleaned_data["e164"],
+            reason=form.cleaned_data["reason"],
+            actor=request.user,
+            now=timezone.now(),
+            advertiser=form.cleaned_data.get("advertiser"),
+            source="admin",
+            note=form.cleaned_data.get("note") or "",
+            expires_at=form.cleaned_data.get("expires_at"),
+        )
+        self.adopt(obj, created)
 
     def has_delete_permission(self, request, obj=None):
         return False
@@ -114,7 +134,8 @@ class RegisterImportAddForm(forms.ModelForm):
 
 
 @admin.register(RegisterImport)
-class RegisterImportAdmin(admin.ModelAdmin):
+class RegisterImportAdmin(ServiceWriteAdminMixin, admin.ModelAdmin):
+    service_errors = (RegisterImportError,)
     list_display = [
         "id",
         "register",
@@ -160,20 +181,15 @@ class RegisterImportAdmin(admin.ModelAdmin):
             return
         from contacts.tasks.compliance import run_register_import_task
 
-        try:
-            created = create_register_import(
-                register=form.cleaned_data["register"],
-                file_date=form.cleaned_data["file_date"],
-                actor=request.user,
-                now=timezone.now(),
-                upload=form.cleaned_data["upload"],
-            )
-        except RegisterImportError as exc:
-            messages.error(request, str(exc))
-            raise
+        created = create_register_import(
+            register=form.cleaned_data["register"],
+            file_date=form.cleaned_data["file_date"],
+            actor=request.user,
+            now=timezone.now(),
+            upload=form.cleaned_data["upload"],
+        )
         transaction.on_commit(lambda: run_register_import_task.delay(created.pk))
-        obj.__dict__.update({k: v for k, v in created.__dict__.items() if not k.startswith("_")})
-        obj._state.adding = False
+        self.adopt(obj, created)
 
     def has_change_permission(self, request, obj=None):
         return obj is None and super().has_change_permission(request, obj)
@@ -183,7 +199,8 @@ class RegisterImportAdmin(admin.ModelAdmin):
 
 
 @admin.register(ConsentRecord)
-class ConsentRecordAdmin(admin.ModelAdmin):
+class ConsentRecordAdmin(ServiceWriteAdminMixin, admin.ModelAdmin):
+    service_errors = (ConsentError,)
     list_display = [
         "id",
         "prospect",
@@ -208,32 +225,27 @@ class ConsentRecordAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         now = timezone.now()
-        try:
-            if change:
-                changes = {k: form.cleaned_data[k] for k in self.EDITABLE if k in form.changed_data}
-                if changes:
-                    update_consent(
-                        consent=ConsentRecord.objects.get(pk=obj.pk), actor=request.user, now=now, **changes
-                    )
-                return
-            created = record_consent(
-                prospect=form.cleaned_data["prospect"],
-                advertiser=form.cleaned_data["advertiser"],
-                given_at=form.cleaned_data["given_at"],
-                actor=request.user,
-                now=now,
-                purpose=form.cleaned_data["purpose"],
-                basis=form.cleaned_data["basis"],
-                contract_ref=form.cleaned_data.get("contract_ref") or "",
-                channel=form.cleaned_data.get("channel") or "",
-                evidence=form.cleaned_data.get("evidence") or {},
-                valid_until=form.cleaned_data.get("valid_until"),
-            )
-        except ConsentError as exc:
-            messages.error(request, str(exc))
-            raise
-        obj.__dict__.update({k: v for k, v in created.__dict__.items() if not k.startswith("_")})
-        obj._state.adding = False
+        if change:
+            changes = {k: form.cleaned_data[k] for k in self.EDITABLE if k in form.changed_data}
+            if changes:
+                update_consent(
+                    consent=ConsentRecord.objects.get(pk=obj.pk), actor=request.user, now=now, **changes
+                )
+            return
+        created = record_consent(
+            prospect=form.cleaned_data["prospect"],
+            advertiser=form.cleaned_data["advertiser"],
+            given_at=form.cleaned_data["given_at"],
+            actor=request.user,
+            now=now,
+            purpose=form.cleaned_data["purpose"],
+            basis=form.cleaned_data["basis"],
+            contract_ref=form.cleaned_data.get("contract_ref") or "",
+            channel=form.cleaned_data.get("channel") or "",
+            evidence=form.cleaned_data.get("evidence") or {},
+            valid_until=form.cleaned_data.get("valid_until"),
+        )
+        self.adopt(obj, created)
 
     def has_delete_permission(self, request, obj=None):
         return False

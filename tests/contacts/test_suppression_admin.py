@@ -67,3 +67,32 @@ def test_admin_erase_action_on_prospects(admin_client):
     assert prospect.erased_at is not None and prospect.first_name == ""
     assert Suppression.objects.get().e164 == ""
     assert AuditEntry.objects.filter(action="contacts.prospect.erased", actor_label="root").count() == 1
+
+
+def test_admin_consent_refused_by_the_service_is_a_message_not_a_500(admin_client):
+    from contacts.models import ConsentRecord
+    from tests.factories import AdvertiserFactory, ProspectFactory
+
+    prospect, advertiser = ProspectFactory(), AdvertiserFactory()
+    response = admin_client.post(
+        "/admin/contacts/consentrecord/add/",
+        {
+            "prospect": prospect.pk,
+            "advertiser": advertiser.pk,
+            "purpose": "telemarketing",
+            "basis": "contract",  # an ongoing-contract basis without its contract reference
+            "contract_ref": "",
+            "given_at_0": "2026-09-01",
+            "given_at_1": "12:00:00",
+            "channel": "phone",
+            "evidence": "{}",
+        },
+        follow=True,
+    )
+    assert response.status_code == 200
+    assert response.redirect_chain == [("/admin/contacts/consentrecord/add/", 302)]
+    assert [str(m) for m in response.context["messages"]] == [
+        "contract_ref: an ongoing-contract basis needs the contract reference."
+    ]
+    assert ConsentRecord.objects.count() == 0
+    assert AuditEntry.objects.filter(action__startswith="contacts.consent").count() == 0
