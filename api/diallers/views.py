@@ -2,6 +2,7 @@
 
 from datetime import timedelta
 
+from django.db.models import prefetch_related_objects
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
@@ -90,6 +91,8 @@ class LeaseView(APIView):
         data = LeaseRequestSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         params = data.validated_data
+        # Prefetched once: the service's scope check reads the same list (no second query).
+        prefetch_related_objects([integration], "floors")
         floors = list(integration.floors.all())
         code = params.get("floor")
         if code is None:

@@ -130,6 +130,20 @@ def _window_end(decision, *, at: datetime, books: dict) -> datetime | None:
     return min(ends).astimezone(UTC) if ends else None
 
 
+def _cached_window_end(decision, at: datetime, books: dict, ends: dict) -> datetime | None:
+    """`_window_end`, once per (country, region, zones): the same for every callee of one zone and
+    region at one instant (a lease of 100 usually has a handful of combinations)."""
+    if decision is None:
+        return None
+    details = decision.details or {}
+    if details.get("window_ends_at"):
+        return details["window_ends_at"]
+    key = (details.get("country"), details.get("region", ""), tuple(details.get("zones") or ()))
+    if key not in ends:
+        ends[key] = _window_end(decision, at=at, books=books)
+    return ends[key]
+
+
 def lease_items(*, outcome, at: datetime) -> list[dict]:
     """What a dialler needs per leased lead: number, callee zone and window end, the minimal
     prospect fields, the recording notice to play, a short history, the callback if any.
@@ -160,7 +174,9 @@ def lease_items(*, outcome, at: datetime) -> list[dict]:
             pk__in={lead.callback_agent_id for lead in leads if lead.callback_agent_id}
         ).values_list("pk", "code")
     )
-    books: dict = {}
+    # The policies the hand-over decisions used (same request): no second read.
+    books: dict = dict(getattr(outcome, "books", None) or {})
+    ends: dict = {}
     items = []
     for lead in leads:
         number, prospect, campaign = lead.phone_number, lead.prospect, lead.campaign
@@ -172,7 +188,7 @@ def lease_items(*, outcome, at: datetime) -> list[dict]:
                 "e164": number.e164,
                 "time_zone": number.time_zone,
                 "time_zone_candidates": number.time_zone_candidates or [number.time_zone],
-                "window_ends_at": _window_end(outcome.decisions.get(number.pk), at=at, books=books),
+                "window_ends_at": _cached_window_end(outcome.decisions.get(number.pk), at, books, ends),
                 "first_name": prospect.first_name,
                 "last_name": prospect.last_name,
                 "language": prospect.language,
