@@ -77,12 +77,24 @@ def revoke_dialler_credential(*, integration: DiallerIntegration, actor: Any, no
 
 
 def mark_dialler_used(*, integration: DiallerIntegration, now: datetime) -> None:
-    """Record use at most once per LAST_USED_RESOLUTION, with a conditional update (no read-then-write)."""
+    """Record use at most once per LAST_USED_RESOLUTION, with a conditional update (no read-then-write).
+
+    `integration.last_used_at` as loaded with the credential saves the round trip when it is
+    already recent: the column only moves forward, so the update would match nothing.
+    """
     from django.db.models import Q
 
-    DiallerIntegration.objects.filter(pk=integration.pk).filter(
-        Q(last_used_at__isnull=True) | Q(last_used_at__lt=now - LAST_USED_RESOLUTION)
-    ).update(last_used_at=now)
+    threshold = now - LAST_USED_RESOLUTION
+    last = integration.last_used_at
+    if last is not None and threshold <= last <= now:
+        return
+    updated = (
+        DiallerIntegration.objects.filter(pk=integration.pk)
+        .filter(Q(last_used_at__isnull=True) | Q(last_used_at__lt=threshold))
+        .update(last_used_at=now)
+    )
+    if updated:
+        integration.last_used_at = now
 
 
 def random_agent_code() -> str:
