@@ -237,17 +237,96 @@ def _detect_delimiter(text_sample: str) -> str:
     return best
 
 
+@dataclass(frozen=True, slots=True)
+class CsvBlock:
+    """The physical lines of consecutive whole CSV records, not yet split into cells: a worker
+    process parses them (`parse_block`), so the reading process only finds where records end."""
+
+    first_line: int
+    delimiter: str
+    lines: list[str]
+
+
+def parse_block(block: CsvBlock) -> list[tuple[int, list[str]]]:
+    """(line number, cells) of each non-blank record of a block, numbered as in the file."""
+    reader = csv.reader(block.lines, delimiter=block.delimiter, strict=True)
+    rows: list[tuple[int, list[str]]] = []
+    base = block.first_line - 1
+    last = 0
+    try:
+        for row in reader:
+            start, last = last + 1, reader.line_num
+            if "".join(row).strip():
+                rows.append((base + start, row))
+    except csv.Error as exc:
+        raise ImportFileError(
+            f"line {base + last + 1}: the CSV is malformed or truncated ({exc}); nothing was imported"
+        ) from None
+    return rows
+
+
+def _still_quoted(line: str, quoted: bool, delimiter: str) -> bool:
+    """Whether a quoted field is still open at the end of `line`, given whether one was open at
+    its start: the csv module's rule (a quote opens a field only as its first character, "" inside
+    is a literal quote), so a stray quote in an unquoted cell (5" screen) moves no boundary."""
+    i, n = 0, len(line)
+    field_start = not quoted
+    while i < n:
+        if quoted:
+            j = line.find('"', i)
+            if j < 0:
+                return True
+            if j + 1 < n and line[j + 1] == '"':
+                i = j + 2
+                continue
+            quoted, i, field_start = False, j + 1, False
+            continue
+        if field_start and line[i] == '"':
+            quoted, i = True, i + 1
+            continue
+        j = line.find(delimiter, i)
+        if j < 0:
+            return False
+        i, field_start = j + 1, True
+    return quoted
+
+
+def _csv_blocks(lines: Iterator[str], *, first_line: int, delimiter: str, records: int) -> Iterator[CsvBlock]:
+    """Cut a stream of physical lines into blocks of `records` whole records. Only lines with a
+    quote need looking at; a file truncated inside quotes ends with a block csv.reader refuses."""
+    block: list[str] = []
+    start = line_no = first_line
+    count = 0
+    quoted = False
+    for line in lines:
+        block.append(line)
+        if quoted or '"' in line:
+            quoted = _still_quoted(line, quoted, delimiter)
+        if not quoted:
+            count += 1
+            if count >= records:
+                yield CsvBlock(start, delimiter, block)
+                block, count, start = [], 0, line_no + 1
+        line_no += 1
+    if block:
+        yield CsvBlock(start, delimiter, block)
+
+
 def open_rows(
-    stream: BinaryIO, *, mapping: dict[str, str]
+    stream: BinaryIO, *, mapping: dict[str, str], blocks: int = 0
 ) -> tuple[OpenedFile, Iterator[tuple[int, list[str]]]]:
     """Detect the format and map the header; return the description and an iterator of
-    (line number, cells) for the data rows. `stream` must be seekable binary."""
+    (line number, cells) for the data rows. `stream` must be seekable binary.
+
+    With `blocks`, the iterator yields chunks instead: lists of (line number, cells), or for the
+    body of a CSV file `CsvBlock`s of that many records, for worker processes to parse."""
     stream.seek(0)
     sample = stream.read(SAMPLE_BYTES)
     if not sample.strip(b" \t\r\n\xef\xbb\xbf"):
         raise ImportFileError("the file is empty")
     if sample.startswith(XLSX_MAGIC):
-        return _open_xlsx(stream, mapping)
+        opened, rows = _open_xlsx(stream, mapping)
+        return opened, (_chunked(rows, blocks) if blocks else rows)
     for magic, what in BINARY_SIGNATURES.items():
         if sample.startswith(magic):
             raise ImportFileError(f"the file is {what}, not a CSV or XLSX file")
@@ -281,7 +360,34 @@ def open_rows(
             with contextlib.suppress(ValueError):  # already closed by the caller
                 text.detach()
 
-    return _with_header(opened, records(), mapping)
+    opened, rows = _with_header(opened, records(), mapping)
+    if not blocks:
+        return opened, rows
+    first = next(rows)  # the reader has now consumed exactly the header and this row's lines
+
+    def chunks() -> Iterator:
+        body_line = reader.line_num + 1
+        try:
+            yield [first]
+            # The rest of the body, cut into blocks on the same text stream.
+            yield from _csv_blocks(text, first_line=body_line, delimiter=delimiter, records=blocks)
+        except UnicodeDecodeError as exc:
+            raise ImportFileError(f"the text is not {encoding} after line {body_line}") from exc
+        finally:
+            rows.close()
+
+    return opened, chunks()
+
+
+def _chunked(rows: Iterator[tuple[int, list]], size: int) -> Iterator[list[tuple[int, list]]]:
+    chunk: list[tuple[int, list]] = []
+    for row in rows:
+        chunk.append(row)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
 
 
 def _with_header(opened: OpenedFile, records: Iterator[tuple[int, list]], mapping: dict[str, str]):

@@ -11,6 +11,7 @@ import unicodedata
 from functools import lru_cache
 from typing import NamedTuple
 
+from contacts.services.import_files import CsvBlock, parse_block
 from contacts.services.phones import NumberRejection, derive_region, normalise_number
 
 # Country names as they appear in files, in the 7 languages, normalised like headers.
@@ -71,21 +72,15 @@ CREATED, UPDATED, DUPLICATE, REJECTED = "created", "updated", "duplicate", "reje
 ROW_REJECTION_REASONS = ("invalid_email", "invalid_country", "field_too_long")
 
 
-# Named tuples, not dataclasses: a million of them cross process boundaries and go through the
-# spool file, and a tuple pickles several times faster than a slotted dataclass (measured).
-class ValidRow(NamedTuple):
-    line: int
-    fields: dict  # Prospect fields, non-empty values only
-    e164: str
-    raw: str
-    region: str
-    number_type: str
-    time_zone: str
-    time_zone_candidates: tuple[str, ...]
-    # PostgreSQL: the row's columns as COPY text, formatted by the worker that validated it so that
-    # the single writing process only prepends ids (PROSPECT_COPY_FIELDS, NUMBER_COPY_FIELDS).
-    prospect_copy: str = ""
-    number_copy: str = ""
+# A valid row crosses back from a worker as a plain tuple, which unpickles in C (a NamedTuple
+# calls back into Python for each of a million rows: 10 µs a row in the writing process, measured):
+#   (line, e164, external_ref, prospect, number)
+# where on PostgreSQL `prospect` and `number` are the row's COPY text (PROSPECT_COPY_FIELDS,
+# NUMBER_COPY_FIELDS), formatted by the worker so that the single writing process only prepends
+# ids; elsewhere `prospect` is the fields dict and `number` a NUMBER_TUPLE.
+ValidRow = tuple
+# (raw, region, number_type, time_zone, time_zone_candidates)
+NUMBER_TUPLE = ("raw", "region", "number_type", "time_zone", "time_zone_candidates")
 
 
 class RejectedRow(NamedTuple):
@@ -140,6 +135,30 @@ def prospect_copy_text(fields: dict) -> str:
     )
 
 
+_COPY_UNESCAPE = re.compile(r"\\(.)")
+_UNESCAPED = {"\\": "\\", "t": "\t", "n": "\n", "r": "\r"}
+
+
+def fields_from_copy_text(text: str) -> dict:
+    """The fields dict `prospect_copy_text` was made from (non-empty values only), for the rare row
+    that updates a known prospect instead of creating one."""
+    values = [
+        _COPY_UNESCAPE.sub(lambda m: _UNESCAPED[m.group(1)], v) if "\\" in v else v for v in text.split("\t")
+    ]
+    fields: dict = {}
+    for name, value in zip(PROSPECT_COPY_FIELDS, values, strict=True):
+        if name == "is_customer":
+            if value == "t":
+                fields[name] = True
+        elif name == "tags":
+            tags = json.loads(value)
+            if tags:
+                fields[name] = tags
+        elif value or name == "country":
+            fields[name] = value
+    return fields
+
+
 def number_copy_text(raw: str, number) -> str:
     """A normalised number as COPY text in NUMBER_COPY_FIELDS order (no prospect id, no time)."""
     return "\t".join(
@@ -182,7 +201,8 @@ def _is_true(value: str) -> bool:
 
 def validate_row(
     line: int, cells: list, columns: dict[int, str], default_country: str, copy_text: bool = False
-) -> ValidRow | RejectedRow:
+) -> tuple | RejectedRow:
+    """A valid row as the tuple described at ValidRow, or a RejectedRow."""
     values: dict[str, str] = {}
     for index, field in columns.items():
         if index < len(cells):
@@ -235,32 +255,21 @@ def validate_row(
         if derived:
             fields["region"] = derived
     raw = raw[:64]
+    ref = fields.get("external_ref", "")
     if copy_text:
-        return ValidRow(
-            line,
-            fields,
-            number.e164,
-            raw,
-            number.region,
-            number.number_type,
-            number.time_zone,
-            number.time_zone_candidates,
-            prospect_copy_text(fields),
-            number_copy_text(raw, number),
-        )
-    return ValidRow(
+        return (line, number.e164, ref, prospect_copy_text(fields), number_copy_text(raw, number))
+    return (
         line,
-        fields,
         number.e164,
-        raw,
-        number.region,
-        number.number_type,
-        number.time_zone,
-        number.time_zone_candidates,
+        ref,
+        fields,
+        (raw, number.region, number.number_type, number.time_zone, number.time_zone_candidates),
     )
 
 
-def validate_chunk(chunk: list[tuple[int, list]]) -> list[ValidRow | RejectedRow]:
+def validate_chunk(chunk: list[tuple[int, list]] | CsvBlock) -> list[tuple | RejectedRow]:
+    if type(chunk) is CsvBlock:
+        chunk = parse_block(chunk)
     columns, default_country = _config["columns"], _config["default_country"]
     copy_text = _config.get("copy_text", False)
     return [validate_row(line, cells, columns, default_country, copy_text) for line, cells in chunk]

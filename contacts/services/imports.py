@@ -44,7 +44,6 @@ from contacts.services.import_rows import (
     REJECTED,
     UPDATED,
     RejectedRow,
-    ValidRow,
 )
 
 logger = logging.getLogger(__name__)
@@ -158,7 +157,8 @@ def run_import(
         return job
     try:
         with _open_source(job) as stream:
-            opened, rows = open_rows(stream, mapping=job.mapping)
+            # Chunks of rows, or of CSV lines that the workers split into cells themselves.
+            opened, rows = open_rows(stream, mapping=job.mapping, blocks=CHUNK_ROWS)
             job.columns = {opened.header[i] or f"column {i + 1}": f for i, f in opened.columns.items()}
             ImportJob.objects.filter(pk=job.pk).update(columns=job.columns)
             if connection.vendor == "postgresql":
@@ -224,17 +224,6 @@ class _open_source:
 # Phase 1: validate
 
 
-def _chunks(rows: Iterator[tuple[int, list]]) -> Iterator[list[tuple[int, list]]]:
-    chunk: list[tuple[int, list]] = []
-    for row in rows:
-        chunk.append(row)
-        if len(chunk) >= CHUNK_ROWS:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
-
-
 def _validated_chunks(job: ImportJob, opened, rows, workers: int | None, copy_text: bool) -> Iterator[list]:
     columns, default_country = opened.columns, job.default_country
     initargs = (columns, default_country, copy_text)
@@ -243,14 +232,14 @@ def _validated_chunks(job: ImportJob, opened, rows, workers: int | None, copy_te
     # Celery's prefork children are daemonic and may not fork children of their own.
     if workers <= 1 or multiprocessing.current_process().daemon:
         import_rows.configure(*initargs)
-        for chunk in _chunks(rows):
+        for chunk in rows:
             yield import_rows.validate_chunk(chunk)
         return
     # fork: the children inherit the loaded phonenumbers metadata instead of re-importing it.
     context = multiprocessing.get_context("fork")
     with context.Pool(workers, initializer=import_rows.configure, initargs=initargs) as pool:
         pending: collections.deque = collections.deque()
-        for chunk in _chunks(rows):
+        for chunk in rows:
             pending.append(pool.apply_async(import_rows.validate_chunk, (chunk,)))
             if len(pending) >= IN_FLIGHT_CHUNKS:
                 yield pending.popleft().get()
@@ -268,13 +257,13 @@ def _deduplicated(
         out: list = []
         append = out.append
         for result in results:
-            if type(result) is ValidRow:
-                key = int(result.e164[1:])
+            if type(result) is tuple:  # a valid row (import_rows.ValidRow)
+                key = int(result[1][1:])
                 first = seen.get(key)
                 if first is not None:
-                    append(_Duplicate((result.line, result.e164, first)))
+                    append(_Duplicate((result[0], result[1], first)))
                     continue
-                seen[key] = result.line
+                seen[key] = result[0]
             append(result)
         yield out, _file_percent(job, stream, opened)
 
@@ -524,38 +513,39 @@ def _write_batch(job, batch: list, *, now, on_postgres: bool, outcomes) -> colle
     """Write one batch in the caller's transaction; one line per row to `outcomes` (a text file:
     the common rows as plain lines, ~a million of them, the others through a csv writer)."""
     counts: collections.Counter = collections.Counter()
-    valid = [row for row in batch if type(row) is ValidRow]
-    e164s = [row.e164 for row in valid] + [row[1] for row in batch if type(row) is _Duplicate]
+    fields_of = _copy_text_fields if on_postgres else _dict_fields
+    # Valid rows are plain tuples (line, e164, external_ref, prospect, number): import_rows.ValidRow.
+    valid = [row for row in batch if type(row) is tuple]
+    e164s = [row[1] for row in valid] + [row[1] for row in batch if type(row) is _Duplicate]
     owner_of_number = _owners_of_numbers(e164s, on_postgres=on_postgres)
-    refs = {row.fields["external_ref"] for row in valid if "external_ref" in row.fields}
+    refs = {row[2] for row in valid if row[2]}
     owner_of_ref: dict[str, Any] = _owners_of_refs(job.source, sorted(refs), on_postgres=on_postgres)
-    new_rows: list[ValidRow] = []  # rows creating a prospect, in order
+    new_rows: list[tuple] = []  # rows creating a prospect, in order
     merged: dict[int, dict] = {}  # index in new_rows → its fields with later rows' of the same ref
-    new_numbers: list[tuple[Any, ValidRow]] = []  # (prospect id or ("new", index), row)
+    new_numbers: list[tuple[Any, tuple]] = []  # (prospect id or ("new", index), row)
     updates: dict[int, list[dict]] = collections.defaultdict(list)
     target: dict[int, Any] = {}  # line → prospect id, or ("new", index)
     for row in valid:
-        e164 = row.e164
+        line, e164, ref = row[0], row[1], row[2]
         owner = owner_of_number.get(e164)
         if owner is not None:
-            updates[owner].append(row.fields)
-            target[row.line] = owner
+            updates[owner].append(fields_of(row))
+            target[line] = owner
             continue
-        ref = row.fields.get("external_ref")
         if ref and ref in owner_of_ref:
             pid = owner_of_ref[ref]
             if isinstance(pid, tuple):  # created earlier in this batch
                 index = pid[1]
-                merged[index] = _merge_fields(merged.get(index, new_rows[index].fields), row.fields)
+                merged[index] = _merge_fields(merged.get(index) or fields_of(new_rows[index]), fields_of(row))
             else:
-                updates[pid].append(row.fields)
+                updates[pid].append(fields_of(row))
         else:
             pid = ("new", len(new_rows))
             new_rows.append(row)
             if ref:
                 owner_of_ref[ref] = pid
         new_numbers.append((pid, row))
-        target[row.line] = pid
+        target[line] = pid
         owner_of_number[e164] = pid
     ids = _insert_prospects(job, new_rows, merged, now=now, on_postgres=on_postgres)
     created_ids = set(ids)
@@ -569,8 +559,8 @@ def _write_batch(job, batch: list, *, now, on_postgres: bool, outcomes) -> colle
     writer = csv.writer(outcomes)
     for row in batch:
         kind = type(row)
-        if kind is ValidRow:
-            pid = resolve(target[row.line])
+        if kind is tuple:
+            pid = resolve(target[row[0]])
             if pid in created_ids:
                 created_ids.discard(pid)  # later rows of the same new prospect are updates
                 outcome = CREATED
@@ -579,7 +569,7 @@ def _write_batch(job, batch: list, *, now, on_postgres: bool, outcomes) -> colle
             counts[outcome] += 1
             # line, outcome, id and E.164 need no quoting: a csv writer per row would double the
             # Python time of this loop.
-            write(f"{row.line},{outcome},{pid},{row.e164},,\r\n")
+            write(f"{row[0]},{outcome},{pid},{row[1]},,\r\n")
         elif kind is _Duplicate:
             line, e164, first = row
             pid = owner_of_number.get(e164)
@@ -590,6 +580,14 @@ def _write_batch(job, batch: list, *, now, on_postgres: bool, outcomes) -> colle
             counts[REJECTED] += 1
             writer.writerow([row.line, REJECTED, "", "", row.reason, row.message])
     return counts
+
+
+def _copy_text_fields(row: tuple) -> dict:
+    return import_rows.fields_from_copy_text(row[3])
+
+
+def _dict_fields(row: tuple) -> dict:
+    return row[3]
 
 
 def _owners_of_numbers(e164s: list[str], *, on_postgres: bool) -> dict[str, int]:
@@ -732,13 +730,13 @@ class _CopyPlan:
 
 
 def _insert_prospects(
-    job, rows: list[ValidRow], merged: dict[int, dict], *, now, on_postgres: bool
+    job, rows: list[tuple], merged: dict[int, dict], *, now, on_postgres: bool
 ) -> list[int]:
     if not rows:
         return []
     if not on_postgres:
         objs = Prospect.objects.bulk_create(
-            [Prospect(**_prospect_values(job, merged.get(i, row.fields), now)) for i, row in enumerate(rows)],
+            [Prospect(**_prospect_values(job, merged.get(i, row[3]), now)) for i, row in enumerate(rows)],
             batch_size=500,
         )
         return [obj.pk for obj in objs]
@@ -757,14 +755,14 @@ def _insert_prospects(
             {"source": job.source, "created_at": now, "updated_at": now},
         )
         tail = plan.tail
-        lines = [f"{pk}\t{row.prospect_copy}{tail}" for pk, row in zip(ids, rows, strict=True)]
+        lines = [f"{pk}\t{row[3]}{tail}" for pk, row in zip(ids, rows, strict=True)]
         for index, fields in merged.items():  # a prospect several rows of the file complete
             lines[index] = f"{ids[index]}\t{import_rows.prospect_copy_text(fields)}{tail}"
         plan.copy(cursor, lines)
     return ids
 
 
-def _insert_numbers(rows: list[tuple[int, ValidRow]], *, now, on_postgres: bool) -> None:
+def _insert_numbers(rows: list[tuple[int, tuple]], *, now, on_postgres: bool) -> None:
     if not rows:
         return
     if not on_postgres:
@@ -772,16 +770,17 @@ def _insert_numbers(rows: list[tuple[int, ValidRow]], *, now, on_postgres: bool)
             [
                 PhoneNumber(
                     prospect_id=pid,
-                    raw=row.raw,
-                    e164=row.e164,
-                    region=row.region,
-                    number_type=row.number_type,
+                    raw=raw,
+                    e164=row[1],
+                    region=region,
+                    number_type=number_type,
                     is_valid=True,
-                    time_zone=row.time_zone,
-                    time_zone_candidates=list(row.time_zone_candidates),
+                    time_zone=time_zone,
+                    time_zone_candidates=list(candidates),
                     created_at=now,
                 )
                 for pid, row in rows
+                for raw, region, number_type, time_zone, candidates in (row[4],)
             ],
             batch_size=500,
         )
@@ -789,4 +788,4 @@ def _insert_numbers(rows: list[tuple[int, ValidRow]], *, now, on_postgres: bool)
     plan = _CopyPlan(PhoneNumber, "prospect_id", import_rows.NUMBER_COPY_FIELDS, {"created_at": now})
     tail = plan.tail
     with connection.cursor() as cursor:
-        plan.copy(cursor, [f"{pid}\t{row.number_copy}{tail}" for pid, row in rows])
+        plan.copy(cursor, [f"{pid}\t{row[4]}{tail}" for pid, row in rows])

@@ -568,3 +568,84 @@ def test_cli_mapping_and_failure(tmp_path):
     assert Prospect.objects.get().last_name == "Weber"
     with pytest.raises(CommandError, match="no such file"):
         call_command("import_prospects", str(tmp_path / "missing.csv"))
+
+
+def test_copy_text_round_trips_the_fields_of_a_row():
+    """A worker formats a row as COPY text; a row that updates a known prospect is read back from
+    it. Tabs, newlines, backslashes, accents, tags and the customer flag must all survive."""
+    from contacts.services.import_rows import fields_from_copy_text, prospect_copy_text
+
+    fields = {
+        "country": "FR",
+        "first_name": "Zoé\tA",
+        "last_name": "O'Brien\\x",
+        "city": "Saint-Denis\nRéunion",
+        "email": "z@example.fr",
+        "external_ref": "CRM-1\r",
+        "is_customer": True,
+        "tags": ["salon", "été\\2026"],
+    }
+    text = prospect_copy_text(fields)
+    assert "\n" not in text and "\r" not in text
+    assert text.count("\t") == 11
+    assert fields_from_copy_text(text) == fields
+    assert fields_from_copy_text(prospect_copy_text({"country": "BE"})) == {"country": "BE"}
+
+
+@pytest.mark.parametrize("delimiter", [",", ";", "\t"])
+def test_csv_blocks_cut_only_between_records(delimiter):
+    """The reading process cuts the body into blocks without parsing it; a worker parses each
+    block. Whatever the quoting (embedded delimiters, newlines, doubled quotes, a stray quote in
+    an unquoted cell, CRLF), the blocks must give exactly the rows and line numbers of one
+    csv.reader over the whole text."""
+    import csv
+    import io
+    import random
+
+    from contacts.services.import_files import _csv_blocks, parse_block
+
+    rng = random.Random(7)
+    pieces = [
+        "plain",
+        "",
+        " ",
+        '5" screen',
+        'a"b',
+        "O'Brien",
+        "x" + delimiter + "y",
+        "two\nlines",
+        'say ""hi""',
+    ]
+
+    def cell() -> str:
+        value = rng.choice(pieces)
+        if "\n" in value or delimiter in value or '""' in value or rng.random() < 0.2:
+            return '"' + value.replace('""', '"').replace('"', '""') + '"'
+        return value
+
+    for _ in range(40):
+        records = [
+            delimiter.join(cell() for _ in range(rng.randint(1, 4))) for _ in range(rng.randint(1, 30))
+        ]
+        text = "".join(r + rng.choice(["\r\n", "\n"]) for r in records)
+        reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+        expected, last = [], 0
+        for row in reader:
+            start, last = last + 1, reader.line_num
+            if "".join(row).strip():
+                expected.append((start, row))
+        for size in (1, 2, 5):
+            lines = io.StringIO(text, newline="")
+            got = [
+                row
+                for block in _csv_blocks(lines, first_line=1, delimiter=delimiter, records=size)
+                for row in parse_block(block)
+            ]
+            assert got == expected, (text, size)
+
+
+def test_a_block_truncated_inside_quotes_names_the_line_its_record_starts_on():
+    from contacts.services.import_files import CsvBlock, parse_block
+
+    with pytest.raises(ImportFileError, match=r"^line 11: the CSV is malformed or truncated"):
+        parse_block(CsvBlock(10, ",", ["a,b\n", 'c,"open\n', "still open"]))
