@@ -272,6 +272,7 @@ def test_precompiled_types_agree_with_phonenumbers():
 
     import phonenumbers
     from phonenumbers import PhoneNumberType
+    from phonenumbers import timezone as pn_timezone
 
     rng = random.Random(11)
     seen_types: set[int] = set()
@@ -297,6 +298,12 @@ def test_precompiled_types_agree_with_phonenumbers():
                     )
                     expected = (phonenumbers.region_code_for_number(number), phonenumbers.number_type(number))
                     assert phones.fast_region_and_type(code, nsn) == expected, (code, nsn)
+                    if expected[1] != PhoneNumberType.UNKNOWN:
+                        e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+                        assert e164 == f"+{code}{nsn}"
+                        assert phones.fast_time_zones(code, e164, expected[1]) == tuple(
+                            pn_timezone.time_zones_for_number(number)
+                        ), (code, nsn)
                     seen_types.add(expected[1])
                     checked += 1
     assert checked > 30_000
