@@ -64,6 +64,8 @@ MAX_LENGTHS = {
     "external_ref": 100,
     "contract_ref": 100,
 }
+# Fields taken as they are (after strip and the length check): most cells of a row.
+_PLAIN_FIELDS = frozenset({"first_name", "last_name", "postcode", "city", "region", "external_ref", "contract_ref"})
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _NON_ALNUM = re.compile(r"[^a-z0-9]+")
 
@@ -212,8 +214,9 @@ def validate_row(
 ) -> tuple | RejectedRow:
     """A valid row as the tuple described at ValidRow, or a RejectedRow."""
     values: dict[str, str] = {}
+    width = len(cells)
     for index, field in columns.items():
-        if index < len(cells):
+        if index < width:
             cell = cells[index]
             if cell:
                 cell = cell.strip()
@@ -235,11 +238,12 @@ def validate_row(
         country = COUNTRY_OF_REGION.get(number.region, number.region)
     fields: dict = {"country": country}
     for field, value in values.items():
-        if field in MAX_LENGTHS and len(value) > MAX_LENGTHS[field]:
-            return RejectedRow(
-                line, cells, "field_too_long", f"{field} is longer than {MAX_LENGTHS[field]} characters"
-            )
-        if field == "email":
+        limit = MAX_LENGTHS.get(field)
+        if limit is not None and len(value) > limit:
+            return RejectedRow(line, cells, "field_too_long", f"{field} is longer than {limit} characters")
+        if field in _PLAIN_FIELDS:
+            fields[field] = value
+        elif field == "email":
             if not _EMAIL.match(value):
                 return RejectedRow(line, cells, "invalid_email", f"{value!r} is not an e-mail address")
             fields["email"] = value.lower()

@@ -342,6 +342,42 @@ def test_reimporting_a_file_updates_and_creates_nothing(tmp_path):
     assert Prospect.objects.count() == 2
 
 
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_file_truncated_after_batches_were_written_writes_nothing(tmp_path, monkeypatch, workers):
+    """On PostgreSQL batches are written while the rest of the file is still being read; a file
+    that turns out truncated on its last line must still leave nothing behind."""
+    from contacts.services import imports
+
+    monkeypatch.setattr(imports, "WRITE_BATCH_ROWS", 2)
+    monkeypatch.setattr(imports, "CHUNK_ROWS", 1)
+    good = "".join(f"N{i},06123456{i:02d}\r\n" for i in range(12))
+    job = import_file(tmp_path, f'Nom,Tel\r\n{good}Last,"0612\r\n'.encode(), workers=workers)
+    assert job.status == ImportJob.Status.FAILED
+    assert job.error.startswith("line 14: the CSV is malformed or truncated"), job.error
+    assert_nothing_written()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_progress_is_written_beside_the_import_transaction(tmp_path):
+    """The import's own transaction hides its updates until commit, so progress goes through a
+    second connection; a job row locked by someone else is skipped, never waited for."""
+    from django.db import transaction
+
+    from contacts.services.imports import _ProgressReporter
+
+    job = ImportJob.objects.create(created_at=NOW, original_name="p.csv")
+    with _ProgressReporter(job) as reporter:
+        with transaction.atomic():
+            reporter.report(42, 1000)  # visible at once, although this transaction is open
+            assert ImportJob.objects.values_list("progress", "rows_total").get(pk=job.pk) == (42, 1000)
+            ImportJob.objects.select_for_update().get(pk=job.pk)
+            reporter.report(43, 2000)  # the row is locked by this connection: skipped
+        assert ImportJob.objects.values_list("progress", "rows_total").get(pk=job.pk) == (42, 1000)
+        reporter.report(44, 3000)
+    assert ImportJob.objects.values_list("progress", "rows_total").get(pk=job.pk) == (44, 3000)
+
+
 def test_duplicates_across_write_batches_get_the_prospect_id(tmp_path, monkeypatch):
     from contacts.services import imports
 
