@@ -1,15 +1,21 @@
 """Prospect file imports, in two phases (house style 9; pretix modelimport):
 
-1. Validate: stream every row of the file, normalise its number (in worker processes on big files),
-   reject what cannot be imported with a line number and a reason, and mark the second occurrence of
-   a number in the file as a duplicate. Results go to a temporary spool file, not to memory. A file
-   that cannot be read to its end (truncated, wrong encoding, no phone column…) stops here: nothing
-   is written.
-2. Write: stream the spool in batches, one short transaction each. A row whose number, or whose
-   (source, external reference), is already known updates that prospect, filling only blanks; the
-   others are created, with `COPY` on PostgreSQL and `bulk_create` elsewhere. Each row's outcome
-   (created, updated, duplicate, rejected, with the prospect id) goes to the job's outcomes file and
-   each rejected row, formula-neutralised, to its report.
+1. Validate: stream every row of the file, normalise its number (in worker processes on big files,
+   which also split the CSV lines into cells), reject what cannot be imported with a line number
+   and a reason, and mark the second occurrence of a number in the file as a duplicate. A file that
+   cannot be read to its end (truncated, wrong encoding, no phone column…) writes nothing.
+2. Write, in batches. A row whose number, or whose (source, external reference), is already known
+   updates that prospect, filling only blanks; the others are created. Each row's outcome (created,
+   updated, duplicate, rejected, with the prospect id) goes to the job's outcomes file and each
+   rejected row, formula-neutralised, to its report.
+
+How the phases meet depends on the database:
+- PostgreSQL (`_import_in_one_transaction`): each batch is written with `COPY` as soon as it is
+  validated, in one transaction that a bad file rolls back, so PostgreSQL indexes one batch while
+  the workers parse the next.
+- SQLite (`_import_in_two_passes`): results go to a spool file first, then are written in short
+  transactions with `bulk_create`, because SQLite has one writer and a long write lock would stall
+  the dialler API.
 """
 
 from __future__ import annotations
@@ -49,7 +55,7 @@ from contacts.services.import_rows import (
 logger = logging.getLogger(__name__)
 
 CHUNK_ROWS = 5_000  # rows per validation chunk (one pickle to a worker and back)
-WRITE_BATCH_ROWS = 20_000  # rows per write transaction: short locks, bounded memory
+WRITE_BATCH_ROWS = 20_000  # rows per write (a transaction of its own on SQLite): bounded memory
 IN_FLIGHT_CHUNKS = 8  # validation chunks queued to workers: back-pressure keeps memory flat
 # Files above this size are worth the worker processes (fork + pickling costs ~50 ms).
 PARALLEL_MIN_BYTES = 2 * 1024 * 1024
