@@ -23,6 +23,7 @@ from typing import Any
 
 from django.db import connection, transaction
 from django.db.models import Case, F, Q, Value, When
+from django.db.models.base import ModelState
 
 from campaigns.models import Campaign, DiallerIntegration, Floor, Lead, Lease
 from campaigns.selectors.calendar import PolicyBook
@@ -352,6 +353,7 @@ class _CandidateQuery:
         """Instances as the leads were before the claim: `state`, no lease, their previous last
         lease (the last column)."""
         db = connection.alias
+        build = _instance if _plain_models(Lead, *(part[0] for part in self.parts)) else _from_db
         (
             (lead_model, lead_names, lead_cols, _),
             (p_model, p_names, p_cols, _),
@@ -367,15 +369,44 @@ class _CandidateQuery:
                 for index, funcs, field in converters:
                     for func in funcs:
                         row[index] = func(row[index], field, connection)
-            lead = lead_model.from_db(db, lead_names, row[lead_cols])
-            lead._state.fields_cache[prospect_cache] = p_model.from_db(db, p_names, row[p_cols])
-            lead._state.fields_cache[number_cache] = n_model.from_db(db, n_names, row[n_cols])
+            lead = build(lead_model, db, lead_names, row[lead_cols])
+            lead._state.fields_cache[prospect_cache] = build(p_model, db, p_names, row[p_cols])
+            lead._state.fields_cache[number_cache] = build(n_model, db, n_names, row[n_cols])
             lead.state, lead.lease_id, lead.last_lease_id = state, None, row[-1]
             leads.append(lead)
         return leads
 
 
 _CANDIDATE_QUERY: _CandidateQuery | None = None
+
+
+def _plain_models(*models) -> bool:
+    """No model overrides `from_db` and nothing listens to its init signals: `_instance` then
+    builds exactly what `from_db` would."""
+    from django.db.models import Model, signals
+
+    return all(
+        model.from_db.__func__ is Model.from_db.__func__
+        and not signals.pre_init.has_listeners(model)
+        and not signals.post_init.has_listeners(model)
+        for model in models
+    )
+
+
+def _from_db(model, db, attnames, values):
+    return model.from_db(db, attnames, values)
+
+
+def _instance(model, db, attnames, values):
+    """`model.from_db(db, attnames, values)` without `Model.__init__`'s per-field walk (300
+    instances per lease of 100: ~1.5 ms of Python, measured). Columns not read stay deferred,
+    exactly as with `from_db`."""
+    instance = model.__new__(model)
+    state = ModelState()
+    state.adding, state.db = False, db
+    instance.__dict__["_state"] = state
+    instance.__dict__.update(zip(attnames, values, strict=True))
+    return instance
 
 
 def _claim_candidates(floor_id, campaign_ids, now, state, exclude, limit, lease_id) -> list[Lead]:

@@ -97,3 +97,33 @@ def test_a_request_that_hands_nothing_out_leaves_no_lease_and_no_claimed_lead(se
     # The same leads are handed out once the window opens again (nothing stayed claimed).
     again = lease_leads(integration=integration, floor=floor, size=10, now=outcome.refused_next_at)
     assert sorted(lead.pk for lead in again.leads) == sorted(lead.pk for lead in leads)
+
+
+def test_handed_out_leads_are_ordinary_instances_with_the_unread_columns_deferred(setting):
+    floor, campaign, integration = setting
+    lead = callable_lead(campaign=campaign, floor=floor)
+
+    (handed,) = lease_leads(integration=integration, floor=floor, size=10, now=NOW).leads
+
+    stored = Lead.objects.select_related("prospect", "phone_number").get(pk=lead.pk)
+    assert handed == stored and handed._state.adding is False and handed._state.db == "default"
+    assert handed.get_deferred_fields() == {"created_at", "updated_at"}
+    for name in ("campaign_id", "prospect_id", "phone_number_id", "floor_id", "priority", "attempts"):
+        assert getattr(handed, name) == getattr(stored, name), name
+    assert (handed.state, handed.lease_id, handed.last_lease_id) == (
+        Lead.State.LEASED,
+        stored.lease_id,
+        stored.last_lease_id,
+    )
+    assert (handed.prospect.pk, handed.prospect.first_name, handed.prospect.country) == (
+        stored.prospect.pk,
+        stored.prospect.first_name,
+        "FR",
+    )
+    assert (handed.phone_number.e164, handed.phone_number.time_zone_candidates) == (
+        stored.phone_number.e164,
+        stored.phone_number.time_zone_candidates,
+    )
+    # A column not read is loaded on access, as with .only().
+    assert handed.created_at == stored.created_at
+    assert handed.prospect.email == stored.prospect.email
