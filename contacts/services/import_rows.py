@@ -65,7 +65,9 @@ MAX_LENGTHS = {
     "contract_ref": 100,
 }
 # Fields taken as they are (after strip and the length check): most cells of a row.
-_PLAIN_FIELDS = frozenset({"first_name", "last_name", "postcode", "city", "region", "external_ref", "contract_ref"})
+_PLAIN_FIELDS = frozenset(
+    {"first_name", "last_name", "postcode", "city", "region", "external_ref", "contract_ref"}
+)
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _NON_ALNUM = re.compile(r"[^a-z0-9]+")
 
