@@ -329,13 +329,32 @@ def _type_tables(country_code: int) -> tuple:
                 region,
                 re.compile(md.leading_digits).match if md.leading_digits is not None else None,
                 _desc_matcher(md.general_desc),
-                tuple((kind, m) for name, kind in _ORDERED_TYPES if (m := _desc_matcher(getattr(md, name)))),
+                _ordered_by_length(md),
                 _desc_matcher(md.fixed_line),
                 _desc_matcher(md.mobile),
                 bool(md.same_mobile_and_fixed_line_pattern),
             )
         )
     return tuple(tables)
+
+
+def _ordered_by_length(md) -> dict[int, tuple[object, tuple[int, ...]]]:
+    """For each length a national number can have, one regex: the alternation, in phonenumbers'
+    order, of the patterns of the _ORDERED_TYPES that admit that length, each in a group of its
+    own. `fullmatch` then returns the first type that matches, as the eight tests in a row would,
+    in one call instead of eight."""
+    descs = [(kind, m) for name, kind in _ORDERED_TYPES if (m := _desc_matcher(getattr(md, name)))]
+    table: dict[int, tuple[object, tuple[int, ...]]] = {}
+    for length in range(1, 18):
+        admitted = [(kind, m[1].__self__.pattern) for kind, m in descs if not m[0] or length in m[0]]
+        if admitted:
+            combined = re.compile("|".join(f"({pattern})" for _, pattern in admitted))
+            # Metadata patterns use only (?:…) groups: group n is the n-th type. Checked, so
+            # that a capturing group in some future metadata cannot shift the types.
+            if combined.groups != len(admitted):
+                raise RuntimeError("phonenumbers metadata with capturing groups: see _ordered_by_length")
+            table[length] = (combined.fullmatch, tuple(kind for kind, _ in admitted))
+    return table
 
 
 def _matches(matcher, nsn: str, length: int) -> bool:
@@ -351,9 +370,11 @@ def _type_of(table: tuple, nsn: str) -> int:
     length = len(nsn)
     if not _matches(general, nsn, length):
         return PhoneNumberType.UNKNOWN
-    for kind, (lengths, fullmatch) in ordered:  # inlined _matches: eight tests a row
-        if (not lengths or length in lengths) and fullmatch(nsn) is not None:
-            return kind
+    entry = ordered.get(length)
+    if entry is not None:
+        found = entry[0](nsn)
+        if found is not None:
+            return entry[1][found.lastindex - 1]
     if _matches(fixed, nsn, length):
         if same or _matches(mobile, nsn, length):
             return PhoneNumberType.FIXED_LINE_OR_MOBILE
