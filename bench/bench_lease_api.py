@@ -353,6 +353,7 @@ def paced_phase(port: int, token: str, rate: float) -> dict:
     clients = [Client(port, token) for _ in range(CLIENTS)]
     per_client = PACED_REQUESTS // CLIENTS
     latency: list[list[float]] = [[] for _ in range(CLIENTS)]
+    service: list[list[float]] = [[] for _ in range(CLIENTS)]
     handed: list[list[int]] = [[] for _ in range(CLIENTS)]
     failures: list[str] = []
     finished: list[float] = []
@@ -364,9 +365,10 @@ def paced_phase(port: int, token: str, rate: float) -> dict:
             delay = scheduled - time.perf_counter()
             if delay > 0:
                 time.sleep(delay)
-            status, body, _ = clients[i].post("/api/v1/dialler/leases/", {"size": BATCH})
+            status, body, elapsed = clients[i].post("/api/v1/dialler/leases/", {"size": BATCH})
             done = time.perf_counter()
             latency[i].append(done - scheduled)
+            service[i].append(elapsed)
             if status != 200 or body.get("count") != BATCH:
                 failures.append(f"paced request got {status}, {body.get('count')} leads")
             handed[i].extend(item["lead"] for item in body.get("items") or [])
@@ -376,6 +378,8 @@ def paced_phase(port: int, token: str, rate: float) -> dict:
     flat = [x for per in latency for x in per]
     return {
         "latency": flat,
+        # From the actual send, for reading the figures only: the target is judged on `latency`.
+        "service": [x for per in service for x in per],
         "handed": [lead for per in handed for lead in per],
         # From the first scheduled send to the last answer.
         "elapsed": max(finished) - start,
@@ -492,7 +496,8 @@ def main() -> int:
     print(
         f"lease API, paced at 25 % of raw ({paced_rate:.1f} requests/s = {paced_rate * BATCH:.0f} leads/s "
         f"offered, open loop): {paced_leads_per_s:6.0f} leads/s served  p50 {q50:6.1f} ms  "
-        f"p99 {q99:6.1f} ms  ({len(paced['latency'])} requests, latency from the scheduled send)"
+        f"p99 {q99:6.1f} ms  ({len(paced['latency'])} requests, latency from the scheduled send; "
+        f"from the actual send p50 {pct(paced['service'], 0.5):.1f} ms, p99 {pct(paced['service'], 0.99):.1f} ms)"
     )
     print(
         f"ratio lease API (saturated) / raw: {ratio:.1%}   duplicates: {len(duplicates) + paced_duplicates}"
