@@ -601,11 +601,13 @@ def _owners_of_numbers(e164s: list[str], *, on_postgres: bool) -> dict[str, int]
         return {}
     if on_postgres:
         # One array parameter instead of 10,000 placeholders: the ORM's IN () took longer to build
-        # than PostgreSQL took to answer (measured on 10k-row batches).
+        # than PostgreSQL took to answer (measured on 10k-row batches). Written as an array literal
+        # because E.164 strings ("+" and digits, checked by the parse) need no quoting, and
+        # psycopg's list adapter tests every element with a regex for it: 0.3 s per 100,000 rows.
         with connection.cursor() as cursor:
             cursor.execute(
-                f"SELECT e164, prospect_id FROM {PhoneNumber._meta.db_table} WHERE e164 = ANY(%s)",  # noqa: S608
-                [e164s],
+                f"SELECT e164, prospect_id FROM {PhoneNumber._meta.db_table} WHERE e164 = ANY(%s::text[])",  # noqa: S608
+                ["{" + ",".join(e164s) + "}"],
             )
             return dict(cursor.fetchall())
     owners: dict[str, int] = {}
