@@ -188,3 +188,31 @@ def test_lease_and_results_requests_have_a_fixed_query_count(leasing, django_ass
     again = client.post("/api/v1/dialler/results/", {"results": items}, format="json").json()
     assert (again["created"], again["duplicate"]) == (0, 40)
     assert Attempt.objects.count() == 40
+
+
+def test_results_keep_awkward_text_exactly(leasing):
+    """The PostgreSQL path passes each column as one array: quotes, commas, braces, backslashes,
+    newlines and NUL-free unicode must come back byte for byte."""
+    client, leads = leasing
+    body = client.post("/api/v1/dialler/leases/", {"size": 2}, format="json").json()
+    awkward = ['a"b,{c}\\d é', "NULL"]
+    notes = ["line 1\nline 2 'quoted' \"double\" {x,y}", ""]
+    items = [
+        {
+            "call_id": call_id,
+            "lead": item["lead"],
+            "lease": body["lease"],
+            "started_at": "2026-11-23T09:31:00Z",
+            "outcome": "no-answer",
+            "note": note,
+            "agent_code": "AG-1",
+        }
+        for call_id, note, item in zip(awkward, notes, body["items"], strict=True)
+    ]
+    posted = client.post("/api/v1/dialler/results/", {"results": items}, format="json").json()
+    assert [r["status"] for r in posted["results"]] == ["created", "created"]
+    stored = {a.call_id: (a.note, a.agent_code, a.lead_id) for a in Attempt.objects.all()}
+    assert stored == {
+        awkward[0]: (notes[0], "AG-1", body["items"][0]["lead"]),
+        "NULL": ("", "AG-1", body["items"][1]["lead"]),
+    }
