@@ -446,8 +446,9 @@ def _check_at_handover(
         )
         decisions = loaded.decisions
         for decision in decisions.values():
+            # A callable decision's country is one of the campaign's, whose policies the book holds.
             country = decision.details.get("country")
-            if country and country not in outcome.books:
+            if decision.callable and country and country not in outcome.books:
                 outcome.books[country] = loaded.book
         for lead in leads:
             lead.campaign = campaigns[campaign_id]
