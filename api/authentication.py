@@ -1,6 +1,8 @@
+import binascii
 from hmac import compare_digest
 
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from knox.auth import TokenAuthentication as KnoxTokenAuthentication
 from knox.crypto import hash_token
 from knox.models import get_token_model
@@ -23,15 +25,18 @@ class TokenAuthentication(KnoxTokenAuthentication):
     def authenticate_credentials(self, token):
         # knox's loop, with the integration joined in. Same checks in the same order: expired
         # tokens are deleted and skipped, digests compared in constant time, auto-refresh.
-        msg = "Invalid token."
-        token = token.decode("utf-8")
+        msg = _("Invalid token.")
+        try:
+            token = token.decode("utf-8")
+        except UnicodeDecodeError:  # a header byte outside UTF-8 is a bad token, not a 500
+            raise exceptions.AuthenticationFailed(msg) from None
         candidates = get_token_model().objects.filter(token_key=token[: CONSTANTS.TOKEN_KEY_LENGTH])
         for auth_token in candidates.select_related("user", "user__dialler_integration"):
             if self._cleanup_token(auth_token):
                 continue
             try:
                 digest = hash_token(token)
-            except (TypeError, ValueError):  # binascii.Error is a ValueError
+            except (TypeError, binascii.Error):
                 raise exceptions.AuthenticationFailed(msg) from None
             if compare_digest(digest, auth_token.digest):
                 if knox_settings.AUTO_REFRESH and auth_token.expiry:

@@ -74,6 +74,12 @@ def test_revoked_dialler_and_wrong_tokens_are_still_refused():
         _authenticate(token)
 
 
+def test_a_token_that_is_not_utf8_is_refused_not_a_server_error():
+    request = APIRequestFactory().get("/api/v1/me/", HTTP_AUTHORIZATION="Token dlr_\xe9\xff")
+    with pytest.raises(exceptions.AuthenticationFailed, match="Invalid token"):
+        TokenAuthentication().authenticate(request)
+
+
 def test_person_tokens_still_expire_and_sweep_expired_siblings():
     person = UserFactory(username="carla", roles=["campaign_manager"])
     stale, _ = AuthToken.objects.create(user=person, expiry=dt.timedelta(hours=1))
