@@ -685,3 +685,42 @@ def test_a_block_truncated_inside_quotes_names_the_line_its_record_starts_on():
 
     with pytest.raises(ImportFileError, match=r"^line 11: the CSV is malformed or truncated"):
         parse_block(CsvBlock(10, ",", ["a,b\n", 'c,"open\n', "still open"]))
+
+
+@pytest.mark.broker
+@pytest.mark.django_db(transaction=True)
+def test_a_large_import_runs_in_a_real_worker_through_the_broker(tmp_path, celery_worker_process):
+    """A file too big to import inside the request goes to Celery: a real worker process takes the
+    job from the broker and runs the PostgreSQL path (worker processes of its own, one transaction,
+    progress through a second connection) to the end."""
+    from celery import current_app
+
+    from contacts.services.imports import INLINE_MAX_BYTES, PARALLEL_MIN_BYTES, create_import_job
+    from contacts.tasks.imports import run_prospect_import
+
+    assert current_app.conf.task_always_eager is False
+    rows = [["Nom", "Prénom", "Téléphone", "Référence"]]
+    rows += [
+        [f"Nom{i}", f"Prénom{i}", f"06 12 {i // 10000:02d} {i // 100 % 100:02d} {i % 100:02d}", f"R{i}"]
+        for i in range(80_000)
+    ]
+    rows += [["Double", "", "0612000007", "R-double"], ["Bad", "", "0891123456", "R-bad"]]
+    path = tmp_path / "large.csv"
+    path.write_bytes(csv_bytes(rows, delimiter=";"))
+    assert path.stat().st_size > max(INLINE_MAX_BYTES, PARALLEL_MIN_BYTES)
+    job = create_import_job(actor=None, now=NOW, source_path=str(path), source="crm", default_country="FR")
+
+    result = run_prospect_import.delay(job.pk).get(timeout=180)
+
+    assert result == {
+        "job": job.pk,
+        "status": "succeeded",
+        "created": 80_000,
+        "updated": 0,
+        "duplicate": 1,
+        "rejected": 1,
+    }
+    job.refresh_from_db()
+    assert (job.progress, job.rows_total) == (100, 80_002)
+    assert Prospect.objects.filter(source="crm").count() == 80_000
+    assert PhoneNumber.objects.count() == 80_000
