@@ -21,7 +21,9 @@ How the phases meet depends on the database:
 from __future__ import annotations
 
 import collections
+import contextlib
 import csv
+import gc
 import io
 import json
 import logging
@@ -162,7 +164,7 @@ def run_import(
     if not claimed:
         return job
     try:
-        with _open_source(job) as stream:
+        with _open_source(job) as stream, _collector_tuned():
             # Chunks of rows, or of CSV lines that the workers split into cells themselves.
             opened, rows = open_rows(stream, mapping=job.mapping, blocks=CHUNK_ROWS)
             job.columns = {opened.header[i] or f"column {i + 1}": f for i, f in opened.columns.items()}
@@ -243,7 +245,7 @@ def _validated_chunks(job: ImportJob, opened, rows, workers: int | None, copy_te
         return
     # fork: the children inherit the loaded phonenumbers metadata instead of re-importing it.
     context = multiprocessing.get_context("fork")
-    with context.Pool(workers, initializer=import_rows.configure, initargs=initargs) as pool:
+    with context.Pool(workers, initializer=_start_worker, initargs=initargs) as pool:
         pending: collections.deque = collections.deque()
         for chunk in rows:
             pending.append(pool.apply_async(import_rows.validate_chunk, (chunk,)))
@@ -251,6 +253,32 @@ def _validated_chunks(job: ImportJob, opened, rows, workers: int | None, copy_te
                 yield pending.popleft().get()
         while pending:
             yield pending.popleft().get()
+
+
+# Young-generation collections every 700 allocations: a row allocates dozens of short-lived objects,
+# none of them in reference cycles, so the collector mostly walks objects about to be freed anyway.
+# Measured on the 1M-row bench: the workers' CPU 21.3 s → 16.5 s with the threshold raised.
+GC_THRESHOLD = (100_000, 50, 100)
+
+
+def _start_worker(*initargs) -> None:
+    """Pool initializer: the worker's own settings, and a collector tuned for the row loop. What
+    the fork inherited (phonenumbers metadata, Django) is frozen out of every collection."""
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLD)
+    import_rows.configure(*initargs)
+
+
+@contextlib.contextmanager
+def _collector_tuned() -> Iterator[None]:
+    """GC_THRESHOLD for the length of an import in this process (a web or Celery worker), then
+    back to what it was."""
+    previous = gc.get_threshold()
+    gc.set_threshold(*GC_THRESHOLD)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*previous)
 
 
 def _deduplicated(

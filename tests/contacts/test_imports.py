@@ -724,3 +724,15 @@ def test_a_large_import_runs_in_a_real_worker_through_the_broker(tmp_path, celer
     assert (job.progress, job.rows_total) == (100, 80_002)
     assert Prospect.objects.filter(source="crm").count() == 80_000
     assert PhoneNumber.objects.count() == 80_000
+
+
+def test_the_collector_setting_of_an_import_is_undone_after_it(tmp_path):
+    """Imports raise the young-generation threshold while they run; the web or Celery process that
+    ran one gets its own setting back, after a good file and after a bad one."""
+    import gc
+
+    before = gc.get_threshold()
+    assert import_file(tmp_path, csv_bytes([["Nom", "Tel"], ["A", "0612345678"]])).status == "succeeded"
+    assert gc.get_threshold() == before
+    assert import_file(tmp_path, b"Nom,Tel\r\n", name="h.csv").status == "failed"
+    assert gc.get_threshold() == before
