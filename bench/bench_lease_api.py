@@ -207,8 +207,6 @@ def start_gunicorn(url: str, port: int) -> subprocess.Popen:
     proc = subprocess.Popen(
         [
             str(BASE / ".venv" / "bin" / "gunicorn"),
-            "-c",
-            "config/gunicorn.py",
             "config.wsgi:application",
             "-b",
             f"127.0.0.1:{port}",
