@@ -40,7 +40,7 @@ from typing import Any, BinaryIO
 
 from django.conf import settings
 from django.core.files import File
-from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connection, connections, transaction
 
 from contacts.models import ImportJob, PhoneNumber, Prospect
 from contacts.services import import_rows
@@ -179,6 +179,17 @@ def run_import(
                 )
     except ImportFileError as exc:
         return _fail(job, str(exc), now=now)
+    except DatabaseError as exc:
+        # A number another session added between our look-up and our COPY, a lost connection…:
+        # the job must say it failed rather than stay "validating" for ever.
+        detail = (str(exc).strip().splitlines() or [""])[0][:200]
+        kept = (
+            "nothing was imported"
+            if connection.vendor == "postgresql"
+            else "the batches written before it were kept (see the prospects of this source)"
+        )
+        logger.warning("import %s stopped by a database error", job.pk, exc_info=True)
+        return _fail(job, f"the database refused a write ({type(exc).__name__}: {detail}); {kept}", now=now)
     with transaction.atomic():
         counts = writer.counts
         ImportJob.objects.filter(pk=job.pk).update(
@@ -760,7 +771,8 @@ class _CopyPlan:
         self.sql = f"COPY {connection.ops.quote_name(model._meta.db_table)} ({quoted}) FROM STDIN"
 
     def copy(self, cursor, lines: list[str]) -> None:
-        with cursor.cursor.copy(self.sql) as copy:
+        # The raw psycopg cursor: its errors are wrapped as Django's (IntegrityError…) for callers.
+        with connection.wrap_database_errors, cursor.cursor.copy(self.sql) as copy:
             for start in range(0, len(lines), 5_000):
                 copy.write("".join(lines[start : start + 5_000]).encode())
 

@@ -736,3 +736,19 @@ def test_the_collector_setting_of_an_import_is_undone_after_it(tmp_path):
     assert gc.get_threshold() == before
     assert import_file(tmp_path, b"Nom,Tel\r\n", name="h.csv").status == "failed"
     assert gc.get_threshold() == before
+
+
+def test_a_database_error_fails_the_job_instead_of_leaving_it_running(tmp_path, monkeypatch):
+    """Here the look-up misses a number that exists (as when another session adds it between the
+    look-up and the write): the unique constraint refuses the batch, and the job says so."""
+    from contacts.services import imports
+
+    PhoneNumberFactory(e164="+33612345678")
+    monkeypatch.setattr(imports, "_owners_of_numbers", lambda e164s, *, on_postgres: {})
+    job = import_file(tmp_path, csv_bytes([["Nom", "Tel"], ["A", "0612345678"], ["B", "0612345679"]]))
+    assert job.status == ImportJob.Status.FAILED
+    assert job.error.startswith("the database refused a write (IntegrityError: "), job.error
+    assert job.finished_at == NOW
+    assert list(PhoneNumber.objects.values_list("e164", flat=True)) == ["+33612345678"]
+    assert Prospect.objects.count() == 1
+    assert AuditEntry.objects.filter(action="contacts.import.failed", target_id=str(job.pk)).count() == 1
