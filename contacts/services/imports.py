@@ -57,7 +57,12 @@ from contacts.services.import_rows import (
 logger = logging.getLogger(__name__)
 
 CHUNK_ROWS = 5_000  # rows per validation chunk (one pickle to a worker and back)
-WRITE_BATCH_ROWS = 20_000  # rows per write (a transaction of its own on SQLite): bounded memory
+WRITE_BATCH_ROWS = 20_000  # rows per write transaction on SQLite: short write locks, bounded memory
+# Rows per COPY on PostgreSQL (all in the import's one transaction). PostgreSQL's CPU for the same
+# 1M-row import, by batch: 24.3 s at 10,000, 19.1 s at 20,000, 15.0 s at 50,000, 13.3 s at 200,000;
+# beyond 50,000 the wall time grows again (the first COPY waits longer for its rows, the last one
+# runs after the parsing) and so does memory (634 MiB at 200,000 against 450 MiB).
+COPY_BATCH_ROWS = 50_000
 IN_FLIGHT_CHUNKS = 8  # validation chunks queued to workers: back-pressure keeps memory flat
 # Files above this size are worth the worker processes (fork + pickling costs ~50 ms).
 PARALLEL_MIN_BYTES = 2 * 1024 * 1024
@@ -425,7 +430,7 @@ def _import_in_one_transaction(job, stream, opened, rows, *, now, workers, progr
                 read += len(out)
                 if progress:
                     progress("validate", read, 0)
-                if len(batch) >= WRITE_BATCH_ROWS:
+                if len(batch) >= COPY_BATCH_ROWS:
                     writer.write(batch)
                     batch = []
                     reporter.report(min(99, percent or 0), writer.done)

@@ -349,6 +349,7 @@ def test_a_file_truncated_after_batches_were_written_writes_nothing(tmp_path, mo
     from contacts.services import imports
 
     monkeypatch.setattr(imports, "WRITE_BATCH_ROWS", 2)
+    monkeypatch.setattr(imports, "COPY_BATCH_ROWS", 2)
     monkeypatch.setattr(imports, "CHUNK_ROWS", 1)
     good = "".join(f"N{i},06123456{i:02d}\r\n" for i in range(12))
     job = import_file(tmp_path, f'Nom,Tel\r\n{good}Last,"0612\r\n'.encode(), workers=workers)
@@ -382,6 +383,7 @@ def test_duplicates_across_write_batches_get_the_prospect_id(tmp_path, monkeypat
     from contacts.services import imports
 
     monkeypatch.setattr(imports, "WRITE_BATCH_ROWS", 2)
+    monkeypatch.setattr(imports, "COPY_BATCH_ROWS", 2)
     monkeypatch.setattr(imports, "CHUNK_ROWS", 1)
     rows = [
         ["Nom", "Tel"],
