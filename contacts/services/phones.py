@@ -265,19 +265,6 @@ def _fast_digits(key: str, parse_region: str | None) -> tuple[int, str] | None:
     return None
 
 
-def _fast_parse(key: str, parse_region: str | None) -> phonenumbers.PhoneNumber | None:
-    """`_fast_digits` as the PhoneNumber phonenumbers.parse would return (for comparisons)."""
-    found = _fast_digits(key, parse_region)
-    if found is None:
-        return None
-    code, nsn = found
-    if nsn.startswith("0"):
-        return phonenumbers.PhoneNumber(
-            country_code=code, national_number=int(nsn), italian_leading_zero=True
-        )
-    return phonenumbers.PhoneNumber(country_code=code, national_number=int(nsn))
-
-
 def fast_time_zones(country_code: int, e164: str, pn_type: int) -> tuple[str, ...]:
     """`phonenumbers.timezone.time_zones_for_number` for a number of known type, from its E.164
     string: the same longest-prefix look-up in the same data, without building a PhoneNumber."""
