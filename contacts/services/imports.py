@@ -31,6 +31,7 @@ import multiprocessing
 import os
 import pickle
 import queue
+import signal
 import tempfile
 import threading
 from collections.abc import Callable, Iterator
@@ -249,27 +250,38 @@ class _open_source:
 # Phase 1: validate
 
 
-def _validated_chunks(job: ImportJob, opened, rows, workers: int | None, copy_text: bool) -> Iterator[list]:
-    columns, default_country = opened.columns, job.default_country
-    initargs = (columns, default_country, copy_text)
+@contextlib.contextmanager
+def _validation_pool(job: ImportJob, opened, workers: int | None, copy_text: bool) -> Iterator[Any]:
+    """Worker processes for a big file, or None to validate in this process. Entered before any
+    thread of the import starts: forking a process in which another thread holds a lock (a queue's,
+    libpq's, logging's) can leave the child waiting on it for ever (seen in a Celery worker)."""
+    initargs = (opened.columns, job.default_country, copy_text)
     if workers is None:
         workers = min(2, os.cpu_count() or 1) if job.file_size >= PARALLEL_MIN_BYTES else 1
-    # Celery's prefork children are daemonic and may not fork children of their own.
-    if workers <= 1 or multiprocessing.current_process().daemon:
+    # Celery's prefork children are daemonic and may not fork children of their own; a process
+    # that already runs other threads (gunicorn's gthread) is not forked either, for the reason above.
+    if workers <= 1 or multiprocessing.current_process().daemon or threading.active_count() > 1:
         import_rows.configure(*initargs)
-        for chunk in rows:
-            yield import_rows.validate_chunk(chunk)
+        yield None
         return
     # fork: the children inherit the loaded phonenumbers metadata instead of re-importing it.
     context = multiprocessing.get_context("fork")
     with context.Pool(workers, initializer=_start_worker, initargs=initargs) as pool:
-        pending: collections.deque = collections.deque()
+        yield pool
+
+
+def _validated_chunks(rows, pool) -> Iterator[list]:
+    if pool is None:
         for chunk in rows:
-            pending.append(pool.apply_async(import_rows.validate_chunk, (chunk,)))
-            if len(pending) >= IN_FLIGHT_CHUNKS:
-                yield pending.popleft().get()
-        while pending:
+            yield import_rows.validate_chunk(chunk)
+        return
+    pending: collections.deque = collections.deque()
+    for chunk in rows:
+        pending.append(pool.apply_async(import_rows.validate_chunk, (chunk,)))
+        if len(pending) >= IN_FLIGHT_CHUNKS:
             yield pending.popleft().get()
+    while pending:
+        yield pending.popleft().get()
 
 
 # Young-generation collections every 700 allocations: a row allocates dozens of short-lived objects,
@@ -281,6 +293,10 @@ GC_THRESHOLD = (100_000, 50, 100)
 def _start_worker(*initargs) -> None:
     """Pool initializer: the worker's own settings, and a collector tuned for the row loop. What
     the fork inherited (phonenumbers metadata, Django) is frozen out of every collection."""
+    # The fork copied the parent's signal handlers: a Celery worker's would run here on the SIGTERM
+    # of Pool.terminate() and wait on state the child does not have (seen: the pool never closed).
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle: it ends the pool
     gc.freeze()
     gc.set_threshold(*GC_THRESHOLD)
     import_rows.configure(*initargs)
@@ -298,13 +314,11 @@ def _collector_tuned() -> Iterator[None]:
         gc.set_threshold(*previous)
 
 
-def _deduplicated(
-    job, stream, opened, rows, *, workers, copy_text: bool = False
-) -> Iterator[tuple[list, int | None]]:
+def _deduplicated(job, stream, opened, rows, *, pool) -> Iterator[tuple[list, int | None]]:
     """(validated chunk, percent of the file read) in file order, the second occurrence of a
     number marked as a duplicate."""
     seen: dict[int, int] = {}  # E.164 digits as an int (28 bytes, not 60) → first line
-    for results in _validated_chunks(job, opened, rows, workers, copy_text):
+    for results in _validated_chunks(rows, pool):
         out: list = []
         append = out.append
         for result in results:
@@ -384,14 +398,15 @@ def _import_in_two_passes(job, stream, opened, rows, *, now, workers, progress) 
     total = 0
     last_percent = -1
     with tempfile.TemporaryFile() as spool:
-        for out, percent in _deduplicated(job, stream, opened, rows, workers=workers):
-            total += len(out)
-            pickle.dump(out, spool, protocol=pickle.HIGHEST_PROTOCOL)
-            if progress:
-                progress("validate", total, 0)
-            if percent is not None and percent // 2 != last_percent:
-                last_percent = percent // 2
-                ImportJob.objects.filter(pk=job.pk).update(progress=min(49, last_percent))
+        with _validation_pool(job, opened, workers, copy_text=False) as pool:
+            for out, percent in _deduplicated(job, stream, opened, rows, pool=pool):
+                total += len(out)
+                pickle.dump(out, spool, protocol=pickle.HIGHEST_PROTOCOL)
+                if progress:
+                    progress("validate", total, 0)
+                if percent is not None and percent // 2 != last_percent:
+                    last_percent = percent // 2
+                    ImportJob.objects.filter(pk=job.pk).update(progress=min(49, last_percent))
         ImportJob.objects.filter(pk=job.pk).update(
             status=ImportJob.Status.WRITING, rows_total=total, progress=50
         )
@@ -416,7 +431,11 @@ def _import_in_one_transaction(job, stream, opened, rows, *, now, workers, progr
     The price is one long transaction: another import waits for this one (they would otherwise race
     on new numbers), and progress is written through a second connection, since this
     transaction's own updates are invisible until it commits."""
-    with _ProgressReporter(job) as reporter, _Writer(job, opened.header, now=now, on_postgres=True) as writer:
+    with (
+        _validation_pool(job, opened, workers, copy_text=True) as pool,  # first: before any thread
+        _ProgressReporter(job) as reporter,
+        _Writer(job, opened.header, now=now, on_postgres=True) as writer,
+    ):
         with transaction.atomic(), connection.cursor() as cursor:
             # One writer at a time per database: two imports adding the same new number would
             # otherwise both see it missing and the second COPY would fail on the unique e164.
@@ -425,7 +444,7 @@ def _import_in_one_transaction(job, stream, opened, rows, *, now, workers, progr
             cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
             batch: list = []
             read = 0
-            chunks = _deduplicated(job, stream, opened, rows, workers=workers, copy_text=True)
+            chunks = _deduplicated(job, stream, opened, rows, pool=pool)
             for out, percent in _read_ahead(chunks, depth=IN_FLIGHT_CHUNKS):
                 batch.extend(out)
                 read += len(out)
