@@ -28,6 +28,7 @@ from django.db.models.base import ModelState
 from campaigns.models import Campaign, DiallerIntegration, Floor, Lead, Lease
 from campaigns.selectors.calendar import PolicyBook
 from campaigns.selectors.callability import STATIC_REASONS, Decision, callability_loaded
+from config.db import prepared_cursor
 from contacts.services.audit import audit
 
 MIN_LEASE_SIZE = 1
@@ -223,8 +224,16 @@ def lease_leads(
             taken = [lead for lead in taken if lead.pk in mine]
         lease.leased_count = len(taken)
         lease.save(force_insert=True)
+        # As the claim left the rows. Attribute and cache set directly: the relation descriptor's
+        # checks cost ~0.5 ms per lease of 100 (py-spy on the bench) for objects built right here.
+        cache_lease, cache_last_lease = (
+            Lead.lease.field.set_cached_value,
+            Lead.last_lease.field.set_cached_value,
+        )
         for lead in taken:
-            lead.state, lead.lease, lead.last_lease = Lead.State.LEASED, lease, lease
+            lead.state, lead.lease_id, lead.last_lease_id = Lead.State.LEASED, lease.pk, lease.pk
+            cache_lease(lead, lease)
+            cache_last_lease(lead, lease)
         # Bulk access to personal data must be attributable to a key (DOMAIN.md promise 8).
         audit(
             actor,
@@ -348,7 +357,12 @@ class _CandidateQuery:
             "FROM picked WHERE claimed.id = picked.id "
             f"RETURNING {', '.join(returning)}, picked.previous_lease, picked.k) "
             f"SELECT {', '.join(columns)}, l.previous_lease, l.k FROM l "
-            f"JOIN {prospect} p ON p.id = l.prospect_id JOIN {number} n ON n.id = l.phone_number_id "
+            # One primary-key probe per claimed lead: `OFFSET 0` keeps each lateral subquery from
+            # being flattened into a plain join, which the planner ran as a hash join over whole
+            # prospect and number tables (2 × 2 ms at 20,000 rows, growing with the tables;
+            # EXPLAIN ANALYZE on the bench).
+            f"CROSS JOIN LATERAL (SELECT * FROM {prospect} WHERE id = l.prospect_id OFFSET 0) p "
+            f"CROSS JOIN LATERAL (SELECT * FROM {number} WHERE id = l.phone_number_id OFFSET 0) n "
             "ORDER BY l.k, l.priority DESC, l.next_call_at ASC NULLS FIRST, l.id ASC"
         )
 
@@ -421,7 +435,7 @@ def _claim_candidates(floor_id, campaign_ids, now, exclude, limit, lease_id) -> 
     for state in (Lead.State.CALLBACK_DUE, Lead.State.PENDING):
         params += [floor_id, list(campaign_ids), now, state, list(exclude), limit]
     params += [limit, Lead.State.LEASED, lease_id, lease_id]
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(_CANDIDATE_QUERY.sql, params)
         return _CANDIDATE_QUERY.rows_to_leads(cursor.fetchall())
 
@@ -435,6 +449,7 @@ def _check_at_handover(
         by_campaign.setdefault(lead.campaign_id, []).append(lead)
     passed: list[Lead] = []
     held: list[Lead] = []
+    cache_campaign = Lead.campaign.field.set_cached_value  # see lease_leads: no descriptor checks
     for campaign_id, leads in by_campaign.items():
         # The prospects came with the candidates (same transaction): the decision does not read
         # them again (`callability_loaded` is `callability_many` minus that query).
@@ -451,7 +466,7 @@ def _check_at_handover(
             if decision.callable and country and country not in outcome.books:
                 outcome.books[country] = loaded.book
         for lead in leads:
-            lead.campaign = campaigns[campaign_id]
+            cache_campaign(lead, campaigns[campaign_id])
             decision = decisions.get(lead.phone_number_id)
             if decision is not None and decision.callable:
                 outcome.decisions[lead.phone_number_id] = decision
