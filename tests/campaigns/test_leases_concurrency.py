@@ -11,7 +11,7 @@ from collections import Counter
 import pytest
 from django.db import connection
 
-from campaigns.models import Lead
+from campaigns.models import Lead, Lease
 from campaigns.services.leases import lease_leads
 from tests.campaigns.leasing import NOW, callable_lead, dialler, policies, running_campaign
 from tests.factories import FloorFactory
@@ -60,6 +60,13 @@ def _lease_concurrently():
     owners = dict(Lead.objects.values_list("pk", "lease__integration_id"))
     for i, ids in enumerate(got):
         assert {owners[pk] for pk in ids} <= {integrations[i].pk}
+    # `lease` and `last_lease` carry no database constraint (campaigns/models/leads.py): every
+    # reference the claims wrote names a lease row, and each lease holds the leads it counted.
+    leases = dict(Lease.objects.values_list("pk", "leased_count"))
+    references = Lead.objects.values_list("lease_id", "last_lease_id")
+    assert {ref for pair in references for ref in pair} == set(leases)
+    held = Counter(Lead.objects.values_list("lease_id", flat=True))
+    assert held == Counter(leases)
     return got
 
 
