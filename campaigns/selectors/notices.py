@@ -174,10 +174,15 @@ def resolve_notices(*, campaign, prospects: Iterable, at: dt.datetime) -> dict[i
     prospects = list(prospects)
     in_force = notices_in_force(countries=[callee_country(p) for p in prospects], at=at)
     result: dict[int, RecordingNotice | None] = {}
+    # The pick depends on the callee's country and language only: a lease of 100 has a handful.
+    picked: dict[tuple[str, str], RecordingNotice | None] = {}
     for prospect in prospects:
         country = callee_country(prospect)
-        by_language = in_force.get(country, {})
-        result[prospect.pk] = _pick(
-            by_language, language_order(campaign=campaign, prospect=prospect, country=country)
-        )
+        key = (country, getattr(prospect, "language", "") or "")
+        if key not in picked:
+            picked[key] = _pick(
+                in_force.get(country, {}),
+                language_order(campaign=campaign, prospect=prospect, country=country),
+            )
+        result[prospect.pk] = picked[key]
     return result
