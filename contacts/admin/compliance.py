@@ -267,14 +267,14 @@ def _erase(request, queryset, *, objected: bool) -> None:
     messages.success(request, f"{count} prospect(s) erased.")
 
 
-@admin.action(description="Erase the selected prospects (GDPR art. 17)", permissions=["delete"])
+@admin.action(description="Erase the selected prospects (GDPR art. 17)", permissions=["erase"])
 def erase_prospects_action(modeladmin, request, queryset):
     _erase(request, queryset, objected=False)
 
 
 @admin.action(
     description="Erase the selected prospects and keep their numbers suppressed (objection, art. 21)",
-    permissions=["delete"],
+    permissions=["erase"],
 )
 def erase_and_suppress_action(modeladmin, request, queryset):
     _erase(request, queryset, objected=True)

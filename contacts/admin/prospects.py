@@ -35,3 +35,13 @@ class ProspectAdmin(admin.ModelAdmin):
     actions = [erase_prospects_action, erase_and_suppress_action]
     list_per_page = 50
     show_full_result_count = False  # COUNT(*) over millions of prospects on every page is wasted work
+
+    def has_delete_permission(self, request, obj=None):
+        # Erasure (the actions above) is how a prospect leaves: it keeps the audit entry, the
+        # objection's hash and the anonymised attempts that a hard delete would lose.
+        return False
+
+    def has_erase_permission(self, request):
+        """The erase actions: granted with the model's delete permission, which means erase here."""
+        opts = self.opts
+        return request.user.has_perm(f"{opts.app_label}.delete_{opts.model_name}")

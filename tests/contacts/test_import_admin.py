@@ -74,3 +74,23 @@ def test_staff_without_the_permission_cannot_upload():
     assert response.status_code == 403
     assert ImportJob.objects.count() == 0
     assert Prospect.objects.count() == 0
+
+
+def test_the_admin_erases_prospects_and_never_deletes_them():
+    client = staff_client(["campaign_manager"])
+    client.post(
+        "/admin/contacts/importjob/upload/",
+        {
+            "file": SimpleUploadedFile("p.csv", CONTENT),
+            "source": "salon",
+            "default_country": "fr",
+            "mapping": "",
+        },
+    )
+    prospect = Prospect.objects.get()
+    assert client.get(f"/admin/contacts/prospect/{prospect.pk}/delete/").status_code == 403
+    listing = client.get("/admin/contacts/prospect/")
+    assert listing.status_code == 200
+    assert b"delete_selected" not in listing.content
+    assert b"erase_prospects_action" in listing.content
+    assert Prospect.objects.filter(pk=prospect.pk).exists()
