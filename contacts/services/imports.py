@@ -589,7 +589,7 @@ def _write_batch(job, batch: list, *, now, on_postgres: bool, outcomes) -> colle
     e164s = [row[1] for row in valid] + [row[1] for row in batch if type(row) is _Duplicate]
     owner_of_number = _owners_of_numbers(e164s, on_postgres=on_postgres)
     refs = {row[2] for row in valid if row[2]}
-    owner_of_ref: dict[str, Any] = _owners_of_refs(job.source, sorted(refs), on_postgres=on_postgres)
+    owner_of_ref: dict[str, Any] = _owners_of_refs(job.source, list(refs), on_postgres=on_postgres)
     new_rows: list[tuple] = []  # rows creating a prospect, in order
     merged: dict[int, dict] = {}  # index in new_rows → its fields with later rows' of the same ref
     new_numbers: list[tuple[Any, tuple]] = []  # (prospect id or ("new", index), row)
@@ -698,15 +698,27 @@ def _owners_of_numbers(e164s: list[str], *, on_postgres: bool) -> dict[str, int]
     return owners
 
 
+REF_SEPARATOR = chr(31)  # ASCII unit separator
+
+
 def _owners_of_refs(source: str, refs: list[str], *, on_postgres: bool) -> dict[str, Any]:
     if not refs:
         return {}
     if on_postgres:
+        # References are free text, so not an array literal as for numbers: one string split by
+        # PostgreSQL on the unit separator (no CSV cell of this file holds one, checked by the count),
+        # which psycopg passes as is. Its list adapter quoted each element in Python: 6 % of the
+        # importing process's time (py-spy on the 1M-row bench).
+        joined = REF_SEPARATOR.join(refs)
+        if joined.count(REF_SEPARATOR) == len(refs) - 1:
+            values, cast = joined, "string_to_array(%s, chr(31))"
+        else:  # pragma: no cover (CSV files with control characters are refused whole)
+            values, cast = refs, "%s::text[]"
         with connection.cursor() as cursor:
             cursor.execute(
                 f"SELECT external_ref, id FROM {Prospect._meta.db_table} "  # noqa: S608
-                "WHERE source = %s AND external_ref = ANY(%s) AND external_ref <> '' AND erased_at IS NULL",
-                [source, refs],
+                f"WHERE source = %s AND external_ref = ANY({cast}) AND external_ref <> '' AND erased_at IS NULL",
+                [source, values],
             )
             return dict(cursor.fetchall())
     owners: dict[str, Any] = {}

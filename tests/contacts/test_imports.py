@@ -313,6 +313,26 @@ def test_external_ref_of_the_same_source_updates_and_adds_the_number(tmp_path):
     assert sorted(existing.numbers.values_list("e164", flat=True)) == ["+33612345670", "+33612345678"]
 
 
+@pytest.mark.parametrize("ref", ["C-42", 'a"b,{c} d', "NULL", "x;y", "é\\z"])
+def test_external_ref_matches_whatever_characters_it_holds(tmp_path, ref):
+    # On PostgreSQL the batch's references travel as one string split on chr(31) (a file with a
+    # control character is refused whole), with no quoting that these could break.
+    existing = ProspectFactory(source="crm", external_ref=ref, city="")
+    other = ProspectFactory(source="crm", external_ref="other")
+    content = csv_bytes(
+        [["Référence", "Téléphone", "Ville"], [ref, "06 12 34 56 78", "Lille"], ["other", "", ""]]
+    )
+    job = import_file(tmp_path, content, source="crm")
+    assert job.counts == {"created": 0, "updated": 1, "duplicate": 0, "rejected": 1}
+    assert [o["prospect_id"] for o in outcomes(job)][:1] == [str(existing.pk)]
+    existing.refresh_from_db()
+    assert (existing.city, list(existing.numbers.values_list("e164", flat=True))) == (
+        "Lille",
+        ["+33612345678"],
+    )
+    assert other.numbers.count() == 0
+
+
 def test_external_ref_of_another_source_creates(tmp_path):
     ProspectFactory(source="crm", external_ref="C-42")
     content = csv_bytes([["Référence", "Téléphone"], ["C-42", "06 12 34 56 78"]])
