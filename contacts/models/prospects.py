@@ -19,7 +19,7 @@ class Prospect(models.Model):
     is_customer = models.BooleanField(default=False)
     contract_ref = models.CharField(max_length=100, blank=True)
     tags = models.JSONField(default=list, blank=True)
-    last_contact_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    last_contact_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     erased_at = models.DateTimeField(null=True, blank=True)
@@ -31,6 +31,15 @@ class Prospect(models.Model):
         indexes = [
             models.Index(fields=["country"], name="prospect_country_idx"),
             models.Index(fields=["source"], name="prospect_source_idx"),
+            # Contacted prospects only: an imported one has no contact yet, and indexing a million
+            # NULLs cost each import about 1 s of PostgreSQL time. "Contacted since" filters imply
+            # NOT NULL, so they still use it; retention reads COALESCE(last contact, creation) in
+            # keyset batches by id, which no index on this column serves.
+            models.Index(
+                fields=["last_contact_at"],
+                name="prospect_last_contact_idx",
+                condition=Q(last_contact_at__isnull=False),
+            ),
         ]
         constraints = [
             models.UniqueConstraint(
