@@ -4,8 +4,8 @@
 
 Uses its own database (`<name>_lease`, recreated each run), seeded with LEADS leads of a running
 campaign on one floor, callable 24/7 under a bench-only country policy "ZZ" (so the real
-callability decision runs at hand-over whatever the hour), RAW_LEADS more on another floor for the
-raw baseline, and PACED_REQUESTS × BATCH on a third floor for the paced phase. Then:
+callability decision runs at hand-over whatever the hour), RAW_LEADS more on each of two other
+floors for the raw baseline, and PACED_REQUESTS × BATCH on a fourth floor for the paced phase. Then:
 
 1. raw baseline: CLIENTS psycopg threads claim BATCH rows at a time with
    `UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED LIMIT n)` until that floor is empty;
@@ -13,10 +13,14 @@ raw baseline, and PACED_REQUESTS × BATCH on a third floor for the paced phase. 
    lease BATCH leads at a time, back to back (closed loop), until the floor is empty;
 3. results phase: each client posts the results of what it leased, BATCH per request;
 4. paced lease phase: the CLIENTS clients together send lease requests open-loop at the target
-   rate, TARGET_RATIO of the raw rate measured in step 1 (raw leads/s × 0.25 / BATCH requests/s),
+   rate, TARGET_RATIO of the raw rate (raw leads/s × 0.25 / BATCH requests/s),
    each client on its own fixed schedule; latency is measured from each request's *scheduled*
    send time, so a request that had to wait for the previous one counts that wait (no
    coordinated omission).
+
+The raw baseline runs twice, before step 2 and between steps 3 and 4 (the server idle), each on a
+floor of its own; the ratio and the paced rate use the mean of the two (one ~1 s phase swung by 2×
+between runs on this shared machine).
 
 Why both lease phases: with CLIENTS closed-loop clients on 2 cores, Little's law makes the p50
 about CLIENTS × the service time whatever the code does (a p99 under 100 ms there would need
@@ -137,12 +141,13 @@ def seed() -> tuple[str, str, int, int, int]:
     )
     floors = [
         Floor.objects.create(code=code, name=code, site_city="Bench", country="ZZ", time_zone="UTC")
-        for code in ("bench", "raw", "paced")
+        for code in ("bench", "raw", "paced", "raw-after")
     ]
     for floor, count, offset in (
         (floors[0], LEADS, 0),
         (floors[1], RAW_LEADS, LEADS),
         (floors[2], PACED_REQUESTS * BATCH, LEADS + RAW_LEADS),
+        (floors[3], RAW_LEADS, LEADS + RAW_LEADS + PACED_REQUESTS * BATCH),
     ):
         for start in range(0, count, 5000):
             n = min(5000, count - start)
@@ -187,7 +192,7 @@ def seed() -> tuple[str, str, int, int, int]:
         cur.execute("CHECKPOINT")
     _, token = issue_dialler_credential(name="bench", floors=[floors[0]], actor=None, now=timezone.now())
     _, paced = issue_dialler_credential(name="paced", floors=[floors[2]], actor=None, now=timezone.now())
-    return token, paced, floors[0].pk, floors[1].pk, floors[2].pk
+    return token, paced, floors[0].pk, floors[1].pk, floors[2].pk, floors[3].pk
 
 
 def free_port() -> int:
@@ -430,22 +435,27 @@ def main() -> int:
     (BASE / "bench" / "data").mkdir(parents=True, exist_ok=True)
     url = bench_database_url()
     print(
-        f"database {urlparse(url).path.lstrip('/')}: recreating and seeding {LEADS} + {RAW_LEADS} + "
+        f"database {urlparse(url).path.lstrip('/')}: recreating and seeding {LEADS} + 2 × {RAW_LEADS} + "
         f"{PACED_REQUESTS * BATCH} leads"
     )
     recreate_database(url)
     setup_django(url)
     t0 = time.perf_counter()
-    token, paced_token, floor_id, raw_floor_id, paced_floor_id = seed()
+    token, paced_token, floor_id, raw_floor_id, paced_floor_id, raw_after_floor_id = seed()
     print(f"seeded in {time.perf_counter() - t0:.1f} s")
-    # The raw baseline first: the paced phase's rate is a fraction of it.
+    # The raw baseline before and after the saturated phases (the server idle), each on a floor of
+    # its own: a ~1 s phase swings with the machine's other load, so the ratio and the paced rate
+    # are taken against the mean of the two.
     raw_count, raw_time, raw_ids = raw_phase(url, raw_floor_id)
-    raw_per_s = raw_count / raw_time
-    paced_rate = raw_per_s * TARGET_RATIO / BATCH
+    raw_before = raw_count / raw_time
     port = free_port()
     proc = start_gunicorn(url, port)
     try:
         run = http_phase(port, token)
+        after_count, after_time, after_ids = raw_phase(url, raw_after_floor_id)
+        raw_after = after_count / after_time
+        raw_per_s = (raw_before + raw_after) / 2
+        paced_rate = raw_per_s * TARGET_RATIO / BATCH
         paced = paced_phase(port, paced_token, paced_rate)
     finally:
         stop(proc)
@@ -464,7 +474,10 @@ def main() -> int:
         failures.append(f"{Attempt.objects.count()} attempts for {LEADS} results")
     if Lead.objects.filter(floor_id=floor_id, state=Lead.State.LEASED).exists():
         failures.append("leads still leased after their results")
-    if len(set(raw_ids)) != len(raw_ids) or raw_count != RAW_LEADS:
+    if any(
+        len(set(ids)) != len(ids) or count != RAW_LEADS
+        for ids, count in ((raw_ids, raw_count), (after_ids, after_count))
+    ):
         failures.append("raw baseline claimed a row twice or missed some")
     paced_duplicates = len(paced["handed"]) - len(set(paced["handed"]))
     if paced_duplicates:
@@ -488,7 +501,10 @@ def main() -> int:
         f"gunicorn {server}, {CLIENTS} HTTP clients, batches of {BATCH}, "
         f"{LEADS} leads, full callability check at hand-over"
     )
-    print(f"raw SQL SKIP LOCKED ({CLIENTS} psycopg threads): {raw_per_s:9.0f} leads/s")
+    print(
+        f"raw SQL SKIP LOCKED ({CLIENTS} psycopg threads): {raw_per_s:9.0f} leads/s  "
+        f"(mean of {raw_before:.0f} before and {raw_after:.0f} after the saturated phases)"
+    )
     print(
         f"lease API, saturated (closed loop):   {leads_per_s:6.0f} leads/s  p50 {p50:6.1f} ms  "
         f"p99 {p99:6.1f} ms  ({len(run['lease_latency'])} requests)"
