@@ -15,11 +15,21 @@ class Lead(models.Model):
         DONE = "done"
         SUPPRESSED = "suppressed"
 
-    campaign = models.ForeignKey("campaigns.Campaign", on_delete=models.CASCADE, related_name="leads")
+    # No single-column index on `campaign` or `floor`: the unique constraints below start with the
+    # campaign and the queue indexes with the floor, and every index is paid again by each lead a
+    # lease, a result or a list build writes (14 indexes before; bench/bench_lease_api.py).
+    campaign = models.ForeignKey(
+        "campaigns.Campaign", on_delete=models.CASCADE, related_name="leads", db_index=False
+    )
     prospect = models.ForeignKey("contacts.Prospect", on_delete=models.CASCADE, related_name="leads")
     phone_number = models.ForeignKey("contacts.PhoneNumber", on_delete=models.CASCADE, related_name="leads")
     floor = models.ForeignKey(
-        "campaigns.Floor", null=True, blank=True, on_delete=models.SET_NULL, related_name="leads"
+        "campaigns.Floor",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="leads",
+        db_index=False,
     )
     state = models.CharField(max_length=20, choices=State.choices, default=State.PENDING)
     # success, final_refusal, do_not_call, wrong_number, attempts_exhausted
@@ -31,8 +41,15 @@ class Lead(models.Model):
     callback_agent = models.ForeignKey(
         "campaigns.Agent", null=True, blank=True, on_delete=models.SET_NULL, related_name="callbacks"
     )
+    # No index: no query looks leads up by their last outcome, and a code that is some lead's last
+    # outcome has attempts, which PROTECT it from deletion (the only use such an index would have).
     last_outcome = models.ForeignKey(
-        "campaigns.OutcomeCode", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "campaigns.OutcomeCode",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
     )
     # No database constraint on `lease` and `last_lease` (the ORM relation stays): PostgreSQL checks
     # a foreign key row by row, and a lease of 100 sets both on 100 leads, 200 checks costing 3 ms
@@ -59,6 +76,7 @@ class Lead(models.Model):
         on_delete=models.SET_NULL,
         related_name="+",
         db_constraint=False,
+        db_index=False,  # read on the lead's own row only, never searched by
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -77,7 +95,7 @@ class Lead(models.Model):
             models.Index(fields=["floor", "state", "next_call_at"], name="lead_queue_idx"),
             # The hand-over order (priority, then longest-waiting) walked straight off the index, so
             # a lease of 100 reads ~100 rows instead of sorting the floor's whole queue. PostgreSQL
-            # also gets a NULLS FIRST twin (migration 0005), which SQLite cannot declare.
+            # has a NULLS FIRST twin instead (migrations 0005 and 0012), which SQLite cannot declare.
             models.Index(
                 fields=["floor", "state", "-priority", "next_call_at", "id"], name="lead_handover_idx"
             ),
