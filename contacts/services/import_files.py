@@ -157,6 +157,8 @@ def map_columns(header: list[str], mapping: dict[str, str]) -> dict[int, str]:
                 f"the mapping names column {column!r}, which is not in the header "
                 f"({', '.join(repr(h) for h in header)})"
             )
+        if field in taken:
+            raise ImportFileError(f"the mapping names the field {field!r} for two columns; keep one")
         columns[index] = field
         taken.add(field)
     for index, name in enumerate(header):

@@ -214,8 +214,16 @@ def _is_true(value: str) -> bool:
 def validate_row(
     line: int, cells: list, columns: dict[int, str], default_country: str, copy_text: bool = False
 ) -> tuple | RejectedRow:
-    """A valid row as the tuple described at ValidRow, or a RejectedRow."""
-    values: dict[str, str] = {}
+    """A valid row as the tuple described at ValidRow, or a RejectedRow.
+
+    A row is refused for the first reason in this order: its country, its number, then the first
+    cell in column order that is too long or not an e-mail address."""
+    # One pass over the cells: plain fields go straight to `fields` (a million rows: a second dict
+    # and a second loop were a fifth of this function's time). A cell's own error is kept, not
+    # returned, until the number has had its say.
+    fields: dict = {}
+    special: dict[str, str] = {}
+    error: tuple[str, str] | None = None
     width = len(cells)
     for index, field in columns.items():
         if index < width:
@@ -223,31 +231,40 @@ def validate_row(
             if cell:
                 cell = cell.strip()
                 if cell:
-                    values[field] = cell
-    raw = values.pop("phone", "")
-    country = _country(values.pop("country", ""))
+                    limit = MAX_LENGTHS.get(field)
+                    if limit is not None and len(cell) > limit:
+                        if error is None:
+                            error = ("field_too_long", f"{field} is longer than {limit} characters")
+                        continue
+                    if field in _PLAIN_FIELDS:
+                        fields[field] = cell
+                    elif field == "email" and not _EMAIL.match(cell):
+                        if error is None:
+                            error = ("invalid_email", f"{cell!r} is not an e-mail address")
+                    else:
+                        special[field] = cell
+    raw = special.pop("phone", "")
+    country = _country(special.pop("country", ""))
     if country is None:
         return RejectedRow(line, cells, "invalid_country", "country is not a known country name or ISO code")
     country = country or default_country
-    postcode = values.get("postcode", "")
-    region = values.get("region", "")
+    postcode = fields.get("postcode", "")
     number = normalise_number(
-        raw, default_region=country or None, postcode=postcode, region=region, country=country
+        raw,
+        default_region=country or None,
+        postcode=postcode,
+        region=fields.get("region", ""),
+        country=country,
     )
     if isinstance(number, NumberRejection):
         return RejectedRow(line, cells, number.reason, number.message)
+    if error is not None:
+        return RejectedRow(line, cells, *error)
     if not country:
         country = COUNTRY_OF_REGION.get(number.region, number.region)
-    fields: dict = {"country": country}
-    for field, value in values.items():
-        limit = MAX_LENGTHS.get(field)
-        if limit is not None and len(value) > limit:
-            return RejectedRow(line, cells, "field_too_long", f"{field} is longer than {limit} characters")
-        if field in _PLAIN_FIELDS:
-            fields[field] = value
-        elif field == "email":
-            if not _EMAIL.match(value):
-                return RejectedRow(line, cells, "invalid_email", f"{value!r} is not an e-mail address")
+    fields["country"] = country
+    for field, value in special.items():
+        if field == "email":
             fields["email"] = value.lower()
         elif field == "language":
             code = _language(value)

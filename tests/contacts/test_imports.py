@@ -7,6 +7,7 @@ from django.core.management import CommandError, call_command
 
 from contacts.models import AuditEntry, ImportJob, PhoneNumber, Prospect
 from contacts.services.import_files import ImportFileError, map_columns, open_rows, parse_mapping
+from contacts.services.import_rows import validate_row
 from contacts.services.imports import neutralise
 from tests.contacts.factories import NOW, csv_bytes, import_file, outcomes, report, xlsx_bytes
 from tests.factories import PhoneNumberFactory, ProspectFactory
@@ -180,6 +181,26 @@ def test_mapping_with_unknown_field_is_refused():
 
 def test_first_of_two_phone_columns_is_used():
     assert map_columns(["Tel", "Mobile", "Nom"], {}) == {0: "phone", 2: "last_name"}
+
+
+def test_a_mapping_giving_one_field_two_columns_is_refused():
+    with pytest.raises(ImportFileError, match="names the field 'phone' for two columns"):
+        map_columns(["Tel", "Mobile", "Nom"], {"Tel": "phone", "Mobile": "phone"})
+
+
+@pytest.mark.parametrize(
+    ("header", "row", "reason"),
+    [
+        # The number is judged first, then the first faulty cell in column order.
+        (["Nom", "Téléphone", "E-mail"], ["x" * 101, "0891 12 34 56", "nope"], "premium_rate"),
+        (["Nom", "Téléphone", "E-mail"], ["x" * 101, "06 12 34 56 78", "nope"], "field_too_long"),
+        (["E-mail", "Téléphone", "Nom"], ["nope", "06 12 34 56 78", "x" * 101], "invalid_email"),
+        (["Pays", "Téléphone", "Nom"], ["Atlantis", "06 12 34 56 78", "x" * 101], "invalid_country"),
+    ],
+)
+def test_a_row_is_refused_for_its_first_fault(header, row, reason):
+    columns = map_columns(header, {})
+    assert validate_row(7, row, columns, "FR").reason == reason
 
 
 def test_default_country_reads_national_numbers(tmp_path):
