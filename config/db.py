@@ -1,4 +1,4 @@
-"""Database plumbing shared by the hot paths (lease hand-over, result posting)."""
+"""Database plumbing for the hot paths (today: the lease claim, campaigns/services/leases.py)."""
 
 from __future__ import annotations
 

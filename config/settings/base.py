@@ -92,10 +92,10 @@ def database_from_env(url: str) -> dict:
     else:
         db.setdefault("CONN_MAX_AGE", env.int("DB_CONN_MAX_AGE", default=60))
         db["CONN_HEALTH_CHECKS"] = True
-        # The ORM keeps Django's client-side binding (never prepared). The few hot statements of
-        # leasing and result posting run through `config.db.prepared_cursor`, which PostgreSQL
-        # plans once per connection: set DB_PREPARED_STATEMENTS=false behind a pooler in
-        # transaction mode that cannot carry prepared statements (PgBouncer before 1.21).
+        # The ORM keeps Django's client-side binding (never prepared). Hot hand-written statements
+        # (the lease claim) run through `config.db.prepared_cursor`, which PostgreSQL plans once per
+        # connection: set DB_PREPARED_STATEMENTS=false behind a pooler in transaction mode that
+        # cannot carry prepared statements (PgBouncer before 1.21).
         if env.bool("DB_PREPARED_STATEMENTS", default=True):
             db.setdefault("OPTIONS", {}).setdefault("prepare_threshold", 5)
     return db
