@@ -75,10 +75,10 @@ class PhoneNumber(models.Model):
     # No database constraint (the ORM relation and its CASCADE stay): PostgreSQL checks a foreign
     # key row by row, and at commit for a deferred one, so a 1,000,000-row import spent 6 s of its
     # database time checking numbers against the prospects it had written in the same transaction
-    # (bench/bench_import_prospects.py, issue 3). Nothing can dangle: numbers are written with
-    # their prospect (the import reserves both ids in its transaction; the API and admin through
-    # the ORM, which checks the prospect exists), and prospects are never deleted: erasure wipes
-    # them in place, the API refuses DELETE and the admin offers erasure only.
+    # (bench/bench_import_prospects.py, issue 3). Nothing can dangle: numbers are written only by
+    # the import, together with their prospect (both ids reserved in its transaction; the admin
+    # shows numbers read-only), and prospects are never deleted: erasure wipes them in place, the
+    # API refuses DELETE and the admin offers erasure only.
     prospect = models.ForeignKey(
         Prospect, on_delete=models.CASCADE, related_name="numbers", db_constraint=False
     )
