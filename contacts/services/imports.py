@@ -39,6 +39,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
+import numpy as np
 from django.conf import settings
 from django.core.files import File
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connection, connections, transaction
@@ -48,6 +49,7 @@ from contacts.models import ImportJob, PhoneNumber, Prospect
 from contacts.services import import_rows
 from contacts.services.audit import audit
 from contacts.services.import_files import FIELDS, ImportFileError, open_rows, parse_mapping
+from contacts.services.import_keys import MISSING, KeyMap, earlier_lines
 from contacts.services.import_rows import (
     CREATED,
     DUPLICATE,
@@ -317,20 +319,17 @@ def _collector_tuned() -> Iterator[None]:
 def _deduplicated(job, stream, opened, rows, *, pool) -> Iterator[tuple[list, int | None]]:
     """(validated chunk, percent of the file read) in file order, the second occurrence of a
     number marked as a duplicate."""
-    seen: dict[int, int] = {}  # E.164 digits as an int (28 bytes, not 60) → first line
+    seen = KeyMap()  # E.164 digits as an int64 → the line where the number came first
     for results in _validated_chunks(rows, pool):
-        out: list = []
-        append = out.append
-        for result in results:
-            if type(result) is tuple:  # a valid row (import_rows.ValidRow)
-                key = int(result[1][1:])
-                first = seen.get(key)
-                if first is not None:
-                    append(_Duplicate((result[0], result[1], first)))
-                    continue
-                seen[key] = result[0]
-            append(result)
-        yield out, _file_percent(job, stream, opened)
+        valid = [i for i, result in enumerate(results) if type(result) is tuple]  # import_rows.ValidRow
+        if valid:
+            keys = np.fromiter((int(results[i][1][1:]) for i in valid), np.int64, len(valid))
+            lines = np.fromiter((results[i][0] for i in valid), np.int64, len(valid))
+            earlier = earlier_lines(seen, keys, lines)
+            for at in np.flatnonzero(earlier != MISSING).tolist():
+                line, e164 = results[valid[at]][:2]
+                results[valid[at]] = _Duplicate((line, e164, int(earlier[at])))
+        yield results, _file_percent(job, stream, opened)
 
 
 class _Failed:
@@ -442,6 +441,7 @@ def _import_in_one_transaction(job, stream, opened, rows, *, now, workers, progr
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [0x1D_1A_0B])
             # Check foreign keys at each COPY, while the workers run, not all at commit.
             cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            writer.note_prior_rows()
             batch: list = []
             read = 0
             chunks = _deduplicated(job, stream, opened, rows, pool=pool)
@@ -524,6 +524,11 @@ class _Writer:
         self.counts: collections.Counter = collections.Counter()
         self.reasons: collections.Counter = collections.Counter()
         self.done = 0
+        # Whether numbers, and references of this source, may already be in the database: until
+        # `note_prior_rows` says otherwise, every batch looks its keys up there.
+        self.prior_numbers = self.prior_refs = True
+        self.prospect_of_line = KeyMap()  # line of every valid row written → its prospect's id
+        self.created_refs = KeyMap()  # hash of each reference this import created → the prospect
 
     def __enter__(self) -> _Writer:
         self.outcomes_bin = tempfile.TemporaryFile()  # noqa: SIM115 (closed in __exit__)
@@ -538,6 +543,25 @@ class _Writer:
         self.report.writerow(["line", "reason", "message", *[neutralise(h) for h in self.header]])
         return self
 
+    def note_prior_rows(self) -> None:
+        """PostgreSQL, in the import's transaction and under its lock: look up in the database
+        only what can be found there. With no number in the table yet, a number can only belong
+        to an earlier row of this file, which is a duplicate found without the database; with no
+        reference of this source yet, only those this import created (`created_refs`) are looked
+        up. The look-ups were a fifth of the 1M-row bench (two scans of the growing tables per
+        batch: 4.1 s of 21 s); a first import of a source, the common case, skips them.
+
+        Numbers are written only by imports, which take turns on the lock. A prospect created
+        through the API meanwhile with a reference this file also holds makes the COPY fail on the
+        unique index, and the import with it, as a look-up racing that insert would."""
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT EXISTS (SELECT 1 FROM {PhoneNumber._meta.db_table}), "  # noqa: S608
+                f"EXISTS (SELECT 1 FROM {Prospect._meta.db_table} WHERE source = %s AND external_ref <> '')",
+                [self.job.source],
+            )
+            self.prior_numbers, self.prior_refs = cursor.fetchone()
+
     def write(self, batch: list) -> None:
         if self.on_postgres:
             with connection.cursor() as cursor:
@@ -545,9 +569,7 @@ class _Writer:
                 # commits synchronously, and PostgreSQL flushes WAL in order, so a job that says
                 # "succeeded" never outlives a batch lost in a crash.
                 cursor.execute("SET LOCAL synchronous_commit TO OFF")
-        counts = _write_batch(
-            self.job, batch, now=self.now, on_postgres=self.on_postgres, outcomes=self.outcomes_text
-        )
+        counts = _write_batch(self, batch)
         self.counts.update(counts)
         for row in batch:
             if type(row) is RejectedRow:
@@ -579,17 +601,24 @@ class _Writer:
         job.save(update_fields=["rejection_reasons", "outcomes", "report"])
 
 
-def _write_batch(job, batch: list, *, now, on_postgres: bool, outcomes) -> collections.Counter:
-    """Write one batch in the caller's transaction; one line per row to `outcomes` (a text file:
-    the common rows as plain lines, ~a million of them, the others through a csv writer)."""
+def _write_batch(writer: _Writer, batch: list) -> collections.Counter:
+    """Write one batch in the caller's transaction; one line per row to the writer's outcomes (a
+    text file: the common rows as plain lines, ~a million of them, the others through a csv
+    writer)."""
+    job, now, on_postgres, outcomes = writer.job, writer.now, writer.on_postgres, writer.outcomes_text
     counts: collections.Counter = collections.Counter()
     fields_of = _copy_text_fields if on_postgres else _dict_fields
     # Valid rows are plain tuples (line, e164, external_ref, prospect, number): import_rows.ValidRow.
+    # Their numbers are first occurrences in the file (a repeat is a _Duplicate), so only the
+    # database can know them.
     valid = [row for row in batch if type(row) is tuple]
-    e164s = [row[1] for row in valid] + [row[1] for row in batch if type(row) is _Duplicate]
-    owner_of_number = _owners_of_numbers(e164s, on_postgres=on_postgres)
-    refs = {row[2] for row in valid if row[2]}
-    owner_of_ref: dict[str, Any] = _owners_of_refs(job.source, list(refs), on_postgres=on_postgres)
+    owner_of_number = (
+        _owners_of_numbers([row[1] for row in valid], on_postgres=on_postgres) if writer.prior_numbers else {}
+    )
+    refs = list({row[2] for row in valid if row[2]})
+    if not writer.prior_refs:
+        refs = _maybe_created(writer.created_refs, refs)
+    owner_of_ref: dict[str, Any] = _owners_of_refs(job.source, refs, on_postgres=on_postgres)
     new_rows: list[tuple] = []  # rows creating a prospect, in order
     merged: dict[int, dict] = {}  # index in new_rows → its fields with later rows' of the same ref
     new_numbers: list[tuple[Any, tuple]] = []  # (prospect id or ("new", index), row)
@@ -617,7 +646,6 @@ def _write_batch(job, batch: list, *, now, on_postgres: bool, outcomes) -> colle
                 owner_of_ref[ref] = pid
         new_numbers.append((pid, row))
         target(pid)
-        owner_of_number[e164] = pid
     ids: list[int] = []  # of the new prospects, in new_rows order
     created_ids: set[int] = set()
 
@@ -627,6 +655,23 @@ def _write_batch(job, batch: list, *, now, on_postgres: bool, outcomes) -> colle
     def number_rows() -> list[tuple[int, tuple]]:
         return [(resolve(pid), row) for pid, row in new_numbers]
 
+    def remember() -> dict[int, int]:
+        """Note this batch's lines and new references; return the prospect of the first line of
+        each duplicate (in this batch or an earlier one)."""
+        pids = [resolve(pid) for pid in targets]
+        writer.prospect_of_line.add(
+            np.fromiter((row[0] for row in valid), np.int64, len(valid)), np.array(pids, dtype=np.int64)
+        )
+        if not writer.prior_refs and new_rows:
+            created = [(ref, ids[index]) for index, row in enumerate(new_rows) if (ref := row[2])]
+            writer.created_refs.add(
+                np.fromiter((hash(ref) for ref, _ in created), np.int64, len(created)),
+                np.fromiter((pid for _, pid in created), np.int64, len(created)),
+            )
+        firsts = sorted({row[2] for row in batch if type(row) is _Duplicate})
+        found = writer.prospect_of_line.lookup(np.array(firsts, dtype=np.int64)).tolist()
+        return {first: "" if pid == MISSING else pid for first, pid in zip(firsts, found, strict=True)}
+
     def write_outcomes() -> None:
         # One write per batch, plain counters and the targets in row order: the per-row file
         # write, Counter update and look-up by line were most of this loop (py-spy, 1M-row bench).
@@ -634,6 +679,7 @@ def _write_batch(job, batch: list, *, now, on_postgres: bool, outcomes) -> colle
         line_out = lines.append
         rejected = io.StringIO()
         writer = csv.writer(rejected)
+        prospect_of_first = remember()
         next_target = iter(targets).__next__
         created = updated = duplicates = 0
         for row in batch:
@@ -653,8 +699,7 @@ def _write_batch(job, batch: list, *, now, on_postgres: bool, outcomes) -> colle
                     line_out(f"{row[0]},{UPDATED},{pid},{row[1]},,\r\n")
             elif kind is _Duplicate:
                 line, e164, first = row
-                pid = owner_of_number.get(e164)
-                pid = resolve(pid) if pid is not None else ""
+                pid = prospect_of_first[first]
                 duplicates += 1
                 line_out(f"{line},{DUPLICATE},{pid},{e164},duplicate,same number as line {first}\r\n")
             else:
@@ -712,6 +757,15 @@ def _owners_of_numbers(e164s: list[str], *, on_postgres: bool) -> dict[str, int]
             PhoneNumber.objects.filter(e164__in=e164s[start : start + 900]).values_list("e164", "prospect_id")
         )
     return owners
+
+
+def _maybe_created(created_refs: KeyMap, refs: list[str]) -> list[str]:
+    """The references whose hash this import created: those, and a rare hash twin, are looked up
+    in the database, which says which are really there."""
+    if not refs or not len(created_refs):
+        return []
+    found = created_refs.lookup(np.fromiter(map(hash, refs), np.int64, len(refs)))
+    return [refs[i] for i in np.flatnonzero(found != MISSING).tolist()]
 
 
 REF_SEPARATOR = chr(31)  # ASCII unit separator

@@ -795,3 +795,102 @@ def test_a_database_error_fails_the_job_instead_of_leaving_it_running(tmp_path, 
     assert list(PhoneNumber.objects.values_list("e164", flat=True)) == ["+33612345678"]
     assert Prospect.objects.count() == 1
     assert AuditEntry.objects.filter(action="contacts.import.failed", target_id=str(job.pk)).count() == 1
+
+
+# Look-ups: what the database is asked ---------------------------------------------------------------
+
+
+def _small_batches(monkeypatch):
+    from contacts.services import imports
+
+    monkeypatch.setattr(imports, "WRITE_BATCH_ROWS", 2)
+    monkeypatch.setattr(imports, "COPY_BATCH_ROWS", 2)
+    monkeypatch.setattr(imports, "CHUNK_ROWS", 1)
+
+
+REPEATS_ACROSS_BATCHES = [
+    ["Ref", "Nom", "Tel", "Ville"],
+    ["R1", "A", "0612345671", ""],
+    ["R2", "B", "0612345672", ""],
+    ["R3", "C", "0612345673", ""],
+    ["R1", "A", "0612345674", "Nantes"],  # R1 again, another number: R1's prospect gets it
+    ["", "D", "06 12 34 56 72", ""],  # B's number again: a duplicate of line 3
+    ["R4", "E", "0612345675", ""],
+]
+
+
+def _assert_repeats_across_batches(job):
+    a, b = Prospect.objects.get(external_ref="R1"), Prospect.objects.get(external_ref="R2")
+    assert job.counts == {"created": 4, "updated": 1, "duplicate": 1, "rejected": 0}
+    assert [(o["line"], o["outcome"], o["prospect_id"]) for o in outcomes(job)] == [
+        ("2", "created", str(a.pk)),
+        ("3", "created", str(b.pk)),
+        ("4", "created", str(Prospect.objects.get(external_ref="R3").pk)),
+        ("5", "updated", str(a.pk)),
+        ("6", "duplicate", str(b.pk)),
+        ("7", "created", str(Prospect.objects.get(external_ref="R4").pk)),
+    ]
+    assert outcomes(job)[4]["message"] == "same number as line 3"
+    assert (a.city, sorted(a.numbers.values_list("e164", flat=True))) == (
+        "Nantes",
+        ["+33612345671", "+33612345674"],
+    )
+
+
+def test_a_first_import_of_a_source_finds_its_own_repeats_across_batches(tmp_path, monkeypatch):
+    """With no number and no reference of the source in the database, PostgreSQL is not asked
+    about either; the import's own memory of what it wrote must still find the repeats."""
+    _small_batches(monkeypatch)
+    job = import_file(tmp_path, csv_bytes(REPEATS_ACROSS_BATCHES), source="web")
+    _assert_repeats_across_batches(job)
+
+
+def test_references_whose_hashes_collide_are_told_apart_by_the_database(tmp_path, monkeypatch):
+    """The import remembers its references by hash: a twin hash is checked in the database, never
+    taken for the same reference."""
+    from contacts.services import imports
+
+    _small_batches(monkeypatch)
+    monkeypatch.setattr(imports, "hash", lambda value: 42, raising=False)  # every reference collides
+    job = import_file(tmp_path, csv_bytes(REPEATS_ACROSS_BATCHES), source="web")
+    _assert_repeats_across_batches(job)
+    assert Prospect.objects.filter(source="web").count() == 4
+
+
+def test_repeats_across_batches_beside_known_numbers_and_references(tmp_path, monkeypatch):
+    """The same file when the database already holds numbers and references of the source: every
+    key is looked up there, with the same outcomes, and the known ones update."""
+    _small_batches(monkeypatch)
+    known = ProspectFactory(source="web", external_ref="R9", city="")
+    PhoneNumberFactory(prospect=known, e164="+33612345679")
+    rows = [*REPEATS_ACROSS_BATCHES, ["R9", "Z", "0612345678", "Lyon"], ["", "Y", "06 12 34 56 79", "Metz"]]
+    job = import_file(tmp_path, csv_bytes(rows), source="web")
+    assert job.counts == {"created": 4, "updated": 3, "duplicate": 1, "rejected": 0}
+    assert [o["outcome"] for o in outcomes(job)][-2:] == ["updated", "updated"]
+    known.refresh_from_db()
+    assert (known.city, sorted(known.numbers.values_list("e164", flat=True))) == (
+        "Lyon",
+        ["+33612345678", "+33612345679"],
+    )
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_the_import_notes_what_the_database_held_before_it(tmp_path):
+    from django.db import transaction
+
+    from contacts.services.imports import _Writer
+
+    def prior(source):
+        job = ImportJob.objects.create(created_at=NOW, original_name="p.csv", source=source)
+        with _Writer(job, [], now=NOW, on_postgres=True) as writer, transaction.atomic():
+            writer.note_prior_rows()
+            return writer.prior_numbers, writer.prior_refs
+
+    assert prior("web") == (False, False)
+    ProspectFactory(source="web", external_ref="")
+    assert prior("web") == (False, False)  # a prospect without a reference is never looked up by one
+    ProspectFactory(source="web", external_ref="R1")
+    assert (prior("web"), prior("crm")) == ((False, True), (False, False))
+    PhoneNumberFactory()
+    assert prior("crm") == (True, False)
