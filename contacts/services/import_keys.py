@@ -34,7 +34,9 @@ class KeyMap:
         return found
 
     def add(self, keys: np.ndarray, values: np.ndarray) -> None:
-        """Add keys that are not in the map yet, with their values (both int64, same length)."""
+        """Add keys with their values (both int64, same length). A key added twice (two references
+        with one hash) stays twice: `lookup` then gives one of its values, unspecified which, so
+        maps that need the value add each key once (numbers, lines)."""
         if not len(keys):
             return
         order = np.argsort(keys, kind="stable")

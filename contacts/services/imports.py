@@ -42,7 +42,7 @@ from typing import Any, BinaryIO
 import numpy as np
 from django.conf import settings
 from django.core.files import File
-from django.db import DEFAULT_DB_ALIAS, DatabaseError, connection, connections, transaction
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, IntegrityError, connection, connections, transaction
 from psycopg.copy import QueuedLibpqWriter
 
 from contacts.models import ImportJob, PhoneNumber, Prospect
@@ -179,9 +179,26 @@ def run_import(
             job.columns = {opened.header[i] or f"column {i + 1}": f for i, f in opened.columns.items()}
             ImportJob.objects.filter(pk=job.pk).update(columns=job.columns)
             if connection.vendor == "postgresql":
-                writer = _import_in_one_transaction(
-                    job, stream, opened, rows, now=now, workers=workers, progress=progress
-                )
+                try:
+                    writer = _import_in_one_transaction(
+                        job, stream, opened, rows, now=now, workers=workers, progress=progress
+                    )
+                except _SkippedLookUpsRaced:
+                    # Rolled back: once more from the top of the file, asking the database about
+                    # every key (see _Writer.note_prior_rows).
+                    logger.info("import %s: a concurrent write beat its skipped look-ups; retrying", job.pk)
+                    stream.seek(0)
+                    opened, rows = open_rows(stream, mapping=job.mapping, blocks=CHUNK_ROWS)
+                    writer = _import_in_one_transaction(
+                        job,
+                        stream,
+                        opened,
+                        rows,
+                        now=now,
+                        workers=workers,
+                        progress=progress,
+                        look_up_all=True,
+                    )
             else:
                 writer = _import_in_two_passes(
                     job, stream, opened, rows, now=now, workers=workers, progress=progress
@@ -421,7 +438,14 @@ def _import_in_two_passes(job, stream, opened, rows, *, now, workers, progress) 
     return writer
 
 
-def _import_in_one_transaction(job, stream, opened, rows, *, now, workers, progress) -> _Writer:
+class _SkippedLookUpsRaced(Exception):
+    """A write refused by a unique index while the import skipped look-ups: another session
+    added that number or reference after the import began."""
+
+
+def _import_in_one_transaction(
+    job, stream, opened, rows, *, now, workers, progress, look_up_all: bool = False
+) -> _Writer:
     """PostgreSQL: write each batch as soon as it is validated, all in one transaction. PostgreSQL
     indexes and checks a batch on its own core while the workers parse the next ones (the import
     took validate + write before; it now takes about the longer of the two), and a file that turns
@@ -441,21 +465,27 @@ def _import_in_one_transaction(job, stream, opened, rows, *, now, workers, progr
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [0x1D_1A_0B])
             # Check foreign keys at each COPY, while the workers run, not all at commit.
             cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-            writer.note_prior_rows()
+            if not look_up_all:
+                writer.note_prior_rows()
             batch: list = []
             read = 0
             chunks = _deduplicated(job, stream, opened, rows, pool=pool)
-            for out, percent in _read_ahead(chunks, depth=IN_FLIGHT_CHUNKS):
-                batch.extend(out)
-                read += len(out)
-                if progress:
-                    progress("validate", read, 0)
-                if len(batch) >= COPY_BATCH_ROWS:
+            try:
+                for out, percent in _read_ahead(chunks, depth=IN_FLIGHT_CHUNKS):
+                    batch.extend(out)
+                    read += len(out)
+                    if progress:
+                        progress("validate", read, 0)
+                    if len(batch) >= COPY_BATCH_ROWS:
+                        writer.write(batch)
+                        batch = []
+                        reporter.report(min(99, percent or 0), writer.done)
+                if batch:
                     writer.write(batch)
-                    batch = []
-                    reporter.report(min(99, percent or 0), writer.done)
-            if batch:
-                writer.write(batch)
+            except IntegrityError as exc:
+                if writer.prior_numbers and writer.prior_refs:
+                    raise
+                raise _SkippedLookUpsRaced from exc
             reporter.report(99, writer.done)
         if progress:
             progress("write", writer.done, writer.done)
@@ -551,9 +581,10 @@ class _Writer:
         up. The look-ups were a fifth of the 1M-row bench (two scans of the growing tables per
         batch: 4.1 s of 21 s); a first import of a source, the common case, skips them.
 
-        Numbers are written only by imports, which take turns on the lock. A prospect created
-        through the API meanwhile with a reference this file also holds makes the COPY fail on the
-        unique index, and the import with it, as a look-up racing that insert would."""
+        Imports take turns on the lock, but a prospect added in the admin meanwhile (or a number
+        written outside an import) is not looked up: its twin in the file then fails the COPY on
+        the unique index. The import is then rolled back and run once more with every look-up
+        (`_SkippedLookUpsRaced`), so it ends as the look-ups would have made it end."""
         with connection.cursor() as cursor:
             cursor.execute(
                 f"SELECT EXISTS (SELECT 1 FROM {PhoneNumber._meta.db_table}), "  # noqa: S608

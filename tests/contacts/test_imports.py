@@ -845,6 +845,7 @@ def test_a_first_import_of_a_source_finds_its_own_repeats_across_batches(tmp_pat
     _assert_repeats_across_batches(job)
 
 
+@pytest.mark.postgres  # SQLite looks every reference up: no hash is involved there
 def test_references_whose_hashes_collide_are_told_apart_by_the_database(tmp_path, monkeypatch):
     """The import remembers its references by hash: a twin hash is checked in the database, never
     taken for the same reference."""
@@ -872,6 +873,116 @@ def test_repeats_across_batches_beside_known_numbers_and_references(tmp_path, mo
         "Lyon",
         ["+33612345678", "+33612345679"],
     )
+
+
+@pytest.mark.parametrize(
+    "held",
+    [
+        "a number of another source",
+        "a reference of the source, no number",
+        "a known number and a duplicate of it",
+    ],
+)
+def test_repeats_across_batches_whatever_the_database_held(tmp_path, monkeypatch, held):
+    """Each mix of what the database held at the start (so each mix of skipped look-ups on
+    PostgreSQL) gives the file the same outcomes."""
+    _small_batches(monkeypatch)
+    rows = list(REPEATS_ACROSS_BATCHES)
+    if held == "a number of another source":
+        PhoneNumberFactory(prospect=ProspectFactory(source="crm", external_ref="C1"), e164="+33699999999")
+    elif held == "a reference of the source, no number":
+        ProspectFactory(source="web", external_ref="R9")
+    else:
+        known = ProspectFactory(source="crm", external_ref="K1")
+        PhoneNumberFactory(prospect=known, e164="+33612345679")
+        # Line 8 updates the known prospect; line 9, its number again, is a duplicate of line 8.
+        rows += [["", "Z", "0612345679", ""], ["R7", "Y", "06.12.34.56.79", ""]]
+    job = import_file(tmp_path, csv_bytes(rows), source="web")
+    if held == "a known number and a duplicate of it":
+        assert [(o["outcome"], o["prospect_id"], o["message"]) for o in outcomes(job)][-2:] == [
+            ("updated", str(known.pk), ""),
+            ("duplicate", str(known.pk), "same number as line 8"),
+        ]
+        assert job.counts == {"created": 4, "updated": 2, "duplicate": 2, "rejected": 0}
+        return
+    _assert_repeats_across_batches(job)
+
+
+@pytest.mark.postgres
+def test_a_first_import_asks_the_database_nothing_about_its_keys(tmp_path, monkeypatch):
+    """The point of `note_prior_rows`: with nothing to find, no number is looked up and only the
+    references the import itself created (R1, by hash) are."""
+    from contacts.services import imports
+
+    _small_batches(monkeypatch)
+    asked: list[tuple[str, list]] = []
+    numbers_of, refs_of = imports._owners_of_numbers, imports._owners_of_refs
+
+    def spy_numbers(e164s, **kwargs):
+        asked.append(("numbers", sorted(e164s)))
+        return numbers_of(e164s, **kwargs)
+
+    def spy_refs(source, refs, **kwargs):
+        asked.append(("refs", sorted(refs)))
+        return refs_of(source, refs, **kwargs)
+
+    monkeypatch.setattr(imports, "_owners_of_numbers", spy_numbers)
+    monkeypatch.setattr(imports, "_owners_of_refs", spy_refs)
+    job = import_file(tmp_path, csv_bytes(REPEATS_ACROSS_BATCHES), source="web")
+    _assert_repeats_across_batches(job)
+    assert [a for a in asked if a[1]] == [("refs", ["R1"])]
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_reference_added_elsewhere_during_the_import_is_still_updated(tmp_path, monkeypatch):
+    """A prospect committed by another session (the admin's add form) after the import began,
+    with a reference a later row of the file holds: the skipped look-up cannot see it, the COPY
+    fails on the unique index, and the import runs again with every look-up, as if none had
+    been skipped."""
+    from django.db import connections
+
+    from contacts.services import imports
+
+    _small_batches(monkeypatch)
+    write_batch = imports._write_batch
+    done: list[int] = []
+
+    def then_the_admin_adds_r2(writer, batch):
+        counts = write_batch(writer, batch)
+        if not done:
+            other = connections.create_connection("default")
+            try:
+                with other.cursor() as cursor:  # autocommit: committed at once
+                    cursor.execute(
+                        "INSERT INTO contacts_prospect (first_name, last_name, language, country, postcode, "
+                        "city, region, email, source, external_ref, is_customer, contract_ref, tags, "
+                        "created_at, updated_at) VALUES ('', 'Admin', 'fr', 'FR', '', '', '', '', 'web', "
+                        "'R2', false, '', '[]', now(), now())"
+                    )
+            finally:
+                other.close()
+        done.append(len(batch))
+        return counts
+
+    monkeypatch.setattr(imports, "_write_batch", then_the_admin_adds_r2)
+    rows = [
+        ["Ref", "Nom", "Tel"],
+        ["R1", "A", "0612345671"],
+        ["R5", "E", "0612345675"],
+        ["R2", "B", "0612345672"],
+    ]
+    job = import_file(tmp_path, csv_bytes(rows), source="web")
+    assert (job.status, job.error, job.counts) == (
+        ImportJob.Status.SUCCEEDED,
+        "",
+        {"created": 2, "updated": 1, "duplicate": 0, "rejected": 0},
+    )
+    admin = Prospect.objects.get(last_name="Admin")
+    assert outcomes(job)[-1]["prospect_id"] == str(admin.pk)
+    assert list(admin.numbers.values_list("e164", flat=True)) == ["+33612345672"]
+    assert Prospect.objects.count() == 3
+    assert sum(done) > len(rows) - 1  # the first run's batches, then the whole file again
 
 
 @pytest.mark.postgres
