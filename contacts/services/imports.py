@@ -707,7 +707,7 @@ def _write_batch(writer: _Writer, batch: list) -> collections.Counter:
         lines: list[str] = []
         line_out = lines.append
         rejected = io.StringIO()
-        writer = csv.writer(rejected)
+        rejected_csv = csv.writer(rejected)  # not `writer`: remember() reads the _Writer of that name
         pids, prospect_of_first = remember()
         next_pid = iter(pids).__next__
         created = updated = duplicates = 0
@@ -730,7 +730,7 @@ def _write_batch(writer: _Writer, batch: list) -> collections.Counter:
                 duplicates += 1
                 line_out(f"{line},{DUPLICATE},{pid},{e164},duplicate,same number as line {first}\r\n")
             else:
-                writer.writerow([row.line, REJECTED, "", "", row.reason, row.message])
+                rejected_csv.writerow([row.line, REJECTED, "", "", row.reason, row.message])
                 line_out(rejected.getvalue())
                 rejected.seek(0)
                 rejected.truncate()
