@@ -195,6 +195,69 @@ def seed() -> tuple[str, str, int, int, int]:
     return token, paced, floors[0].pk, floors[1].pk, floors[2].pk, floors[3].pk
 
 
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_of(pid: int) -> tuple[int, float] | None:
+    """(parent pid, CPU seconds) of a process, from /proc; None if it has gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return int(fields[1]), (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+class CpuMeter:
+    """CPU seconds spent by gunicorn (master and workers), PostgreSQL (every postgres process:
+    backends, WAL writer, checkpointer) and this process (the client threads) between `start`
+    and `stop`, read from /proc: which part of the 2 shared cores each request costs. A process
+    born during the phase counts from zero; one that ended during it is lost (none do here:
+    the connections are kept alive)."""
+
+    def __init__(self, gunicorn_pid: int):
+        self.gunicorn_pid = gunicorn_pid
+
+    def _sample(self) -> dict[str, dict[int, float]]:
+        out: dict[str, dict[int, float]] = {"gunicorn": {}, "postgres": {}}
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            pid = int(entry)
+            got = _cpu_of(pid)
+            if got is None:
+                continue
+            ppid, cpu = got
+            if pid == self.gunicorn_pid or ppid == self.gunicorn_pid:
+                out["gunicorn"][pid] = cpu
+            else:
+                try:
+                    name = Path(f"/proc/{pid}/comm").read_text().strip()
+                except OSError:
+                    continue
+                if name.startswith("postgres"):
+                    out["postgres"][pid] = cpu
+        return out
+
+    def start(self) -> None:
+        self.before = self._sample()
+        self.client_before = time.process_time()
+
+    def stop(self) -> dict[str, float]:
+        after = self._sample()
+        used = {
+            group: sum(cpu - self.before[group].get(pid, 0.0) for pid, cpu in pids.items())
+            for group, pids in after.items()
+        }
+        used["clients"] = time.process_time() - self.client_before
+        return used
+
+
+def cpu_line(used: dict[str, float], requests: int) -> str:
+    total = sum(used.values())
+    parts = ", ".join(f"{name} {seconds * 1000 / requests:.1f}" for name, seconds in used.items())
+    return f"CPU per request: {parts}; total {total * 1000 / requests:.1f} ms"
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -300,7 +363,7 @@ def pct(values: list[float], q: float) -> float:
     return values[min(len(values) - 1, int(round(q * (len(values) - 1))))] * 1000
 
 
-def http_phase(port: int, token: str) -> dict:
+def http_phase(port: int, token: str, meter: CpuMeter) -> dict:
     clients = [Client(port, token) for _ in range(CLIENTS)]
     leased: list[list[tuple[int, str]]] = [[] for _ in range(CLIENTS)]
     lease_latency: list[list[float]] = [[] for _ in range(CLIENTS)]
@@ -314,7 +377,9 @@ def http_phase(port: int, token: str) -> dict:
                 return
             leased[i].extend((item["lead"], body["lease"]) for item in body["items"])
 
+    meter.start()
     lease_time = run_clients(lease)
+    lease_cpu = meter.stop()
     results_latency: list[list[float]] = [[] for _ in range(CLIENTS)]
     statuses: Counter = Counter()
     lock = threading.Lock()
@@ -339,7 +404,9 @@ def http_phase(port: int, token: str) -> dict:
             with lock:
                 statuses.update(r["status"] for r in body["results"])
 
+    meter.start()
     results_time = run_clients(results)
+    results_cpu = meter.stop()
     handed = [lead for per in leased for lead, _ in per]
     flat_lease = [x for per in lease_latency for x in per]
     flat_results = [x for per in results_latency for x in per]
@@ -350,6 +417,8 @@ def http_phase(port: int, token: str) -> dict:
         "lease_latency": flat_lease,
         "results_latency": flat_results,
         "statuses": statuses,
+        "lease_cpu": lease_cpu,
+        "results_cpu": results_cpu,
     }
 
 
@@ -451,7 +520,7 @@ def main() -> int:
     port = free_port()
     proc = start_gunicorn(url, port)
     try:
-        run = http_phase(port, token)
+        run = http_phase(port, token, CpuMeter(proc.pid))
         after_count, after_time, after_ids = raw_phase(url, raw_after_floor_id)
         raw_after = after_count / after_time
         raw_per_s = (raw_before + raw_after) / 2
@@ -509,10 +578,12 @@ def main() -> int:
         f"lease API, saturated (closed loop):   {leads_per_s:6.0f} leads/s  p50 {p50:6.1f} ms  "
         f"p99 {p99:6.1f} ms  ({len(run['lease_latency'])} requests)"
     )
+    print(f"  {cpu_line(run['lease_cpu'], len(run['lease_latency']))}")
     print(
         f"results API, saturated (closed loop): {results_per_s:6.0f} results/s  p50 {r50:6.1f} ms  "
         f"p99 {r99:6.1f} ms  ({len(run['results_latency'])} requests)"
     )
+    print(f"  {cpu_line(run['results_cpu'], len(run['results_latency']))}")
     print(
         f"lease API, paced at 25 % of raw ({paced_rate:.1f} requests/s = {paced_rate * BATCH:.0f} leads/s "
         f"offered, open loop): {paced_leads_per_s:6.0f} leads/s served  p50 {q50:6.1f} ms  "

@@ -2,7 +2,6 @@
 
 from datetime import timedelta
 
-from django.db.models import prefetch_related_objects
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
@@ -32,6 +31,7 @@ from api.diallers.serializers import (
 from campaigns.models import Attempt, Campaign, Lead
 from campaigns.selectors.callbacks import due_callbacks
 from campaigns.selectors.history import contact_history
+from campaigns.selectors.lease_config import lease_config
 from campaigns.selectors.queue import explain_empty_queue, lease_items
 from campaigns.selectors.scoping import floor_ids_for
 from campaigns.services.leases import (
@@ -91,11 +91,14 @@ class LeaseView(APIView):
         data = LeaseRequestSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         params = data.validated_data
-        # Prefetched once: the service's scope check reads the same list (no second query).
-        prefetch_related_objects([integration], "floors")
-        floors = list(integration.floors.all())
+        # Read once for the request (campaigns, policies, notices, floors; cached per process until
+        # they change): the service's scope check and the lease items use the same copy.
+        config = lease_config()
+        floors = config.floors_of(integration)
         code = params.get("floor")
         if code is None:
+            if not floors:
+                raise PermissionDenied("This dialler credential serves no floor.")
             if len(floors) != 1:
                 raise ValidationError({"floor": ["This credential serves several floors: name one."]})
             floor = floors[0]
@@ -118,6 +121,7 @@ class LeaseView(APIView):
                 campaign=campaign,
                 now=now,
                 actor=request.user,
+                config=config,
             )
         except LeaseError as exc:
             return _lease_error(exc)

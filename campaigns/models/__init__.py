@@ -1,4 +1,5 @@
 from .campaigns import Campaign, OutcomeCode
+from .config import ConfigVersion
 from .floors import Floor
 from .leads import Attempt, Lead, Lease
 from .lists import FloorQuota, ListBuild
@@ -10,6 +11,7 @@ __all__ = [
     "Agent",
     "Attempt",
     "Campaign",
+    "ConfigVersion",
     "DiallerIntegration",
     "Floor",
     "FloorQuota",

@@ -71,6 +71,11 @@ class PolicyBook:
     def load(cls, countries: Iterable[str]) -> PolicyBook:
         return cls(CountryPolicy.objects.filter(country__in=sorted(set(countries))))
 
+    def only(self, countries: Iterable[str]) -> PolicyBook:
+        """The same policies of `countries` only, as `load(countries)` would read them."""
+        wanted = set(countries)
+        return PolicyBook(p for c, ps in self._by_country.items() if c in wanted for p in ps)
+
     def on(self, country: str, day: dt.date) -> CountryPolicy | None:
         starts = self._starts.get(country)
         if not starts:

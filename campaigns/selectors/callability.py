@@ -161,7 +161,7 @@ class LoadedDecisions:
     book: PolicyBook  # the policies the decisions used, for the caller's window ends
 
 
-def _load_batch(numbers: list, campaign, at: datetime, *, prospects=None) -> _Batch:
+def _load_batch(numbers: list, campaign, at: datetime, *, prospects=None, book=None) -> _Batch:
     from django.db.models import Q
 
     from campaigns.models import Attempt
@@ -176,7 +176,8 @@ def _load_batch(numbers: list, campaign, at: datetime, *, prospects=None) -> _Ba
         )
         for n in numbers
     }
-    book = PolicyBook.load(countries)
+    # A given book may hold more countries: the decision sees only these, as when loaded here.
+    book = PolicyBook.load(countries) if book is None else book.only(countries)
     policies = {c: book.at(c, at) for c in countries}
 
     by_e164 = {n.e164: number_hash(n.e164) for n in numbers}
@@ -450,18 +451,19 @@ def callability_many(*, numbers, campaign, at: datetime) -> dict[int, Decision]:
     return {n.pk: _decide(n, campaign, at, batch) for n in numbers}
 
 
-def callability_loaded(*, numbers, prospects: dict, campaign, at: datetime) -> LoadedDecisions:
+def callability_loaded(*, numbers, prospects: dict, campaign, at: datetime, book=None) -> LoadedDecisions:
     """`callability_many` for numbers whose prospects the caller read in the same transaction
-    (`prospects`: id → Prospect with country, region, erased_at, is_customer). The decision is the
-    same code (`_decide`) over the same data: tests/campaigns/test_callability_loaded.py compares
-    the two. The policy book used is handed back (leasing reuses it for the window ends)."""
+    (`prospects`: id → Prospect with country, region, erased_at, is_customer), and optionally the
+    policies (`book`: a PolicyBook holding at least the campaign's countries, all periods). The
+    decision is the same code (`_decide`) over the same data: tests/campaigns/test_callability_loaded.py
+    compares the two. The policy book used is handed back (leasing reuses it for the window ends)."""
     if at.tzinfo is None:
         raise ValueError("at must be timezone-aware")
     at = at.astimezone(dt.UTC)
     numbers = list(numbers)
     if not numbers:
         return LoadedDecisions({}, PolicyBook([]))
-    batch = _load_batch(numbers, campaign, at, prospects=prospects)
+    batch = _load_batch(numbers, campaign, at, prospects=prospects, book=book)
     return LoadedDecisions({n.pk: _decide(n, campaign, at, batch) for n in numbers}, batch.book)
 
 

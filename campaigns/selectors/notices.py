@@ -127,17 +127,24 @@ def language_order(*, campaign, prospect, country: str) -> list[str]:
     return order
 
 
-def notices_in_force(*, countries: Iterable[str], at: dt.datetime) -> dict[str, dict[str, RecordingNotice]]:
-    """{country: {language: highest active version in force}} in one query."""
+def notices_in_force(
+    *, countries: Iterable[str], at: dt.datetime, active: Iterable[RecordingNotice] | None = None
+) -> dict[str, dict[str, RecordingNotice]]:
+    """{country: {language: highest active version in force}} in one query, or none when the
+    caller has every active notice already (`active`, in this query's order: the lease path's
+    `campaigns.selectors.lease_config`)."""
     countries = {c.upper() for c in countries if c}
     if not countries:
         return {}
     days = {country: country_day(country, at) for country in countries}
     latest_day = max(days.values())
     result: dict[str, dict[str, RecordingNotice]] = {country: {} for country in countries}
-    rows = RecordingNotice.objects.filter(
-        country__in=countries, active=True, effective_from__lte=latest_day
-    ).order_by("country", "language", "-version")
+    if active is None:
+        rows = RecordingNotice.objects.filter(
+            country__in=countries, active=True, effective_from__lte=latest_day
+        ).order_by("country", "language", "-version")
+    else:
+        rows = [n for n in active if n.active and n.country in countries and n.effective_from <= latest_day]
     for notice in rows:
         day = days[notice.country]
         if notice.effective_from > day or (notice.effective_to is not None and notice.effective_to < day):
@@ -169,10 +176,13 @@ def resolve_notice(*, campaign, prospect, at: dt.datetime) -> RecordingNotice | 
     return _pick(by_language, language_order(campaign=campaign, prospect=prospect, country=country))
 
 
-def resolve_notices(*, campaign, prospects: Iterable, at: dt.datetime) -> dict[int, RecordingNotice | None]:
-    """`resolve_notice` for a batch of prospects (a lease), keyed by prospect id, in one query."""
+def resolve_notices(
+    *, campaign, prospects: Iterable, at: dt.datetime, active: Iterable[RecordingNotice] | None = None
+) -> dict[int, RecordingNotice | None]:
+    """`resolve_notice` for a batch of prospects (a lease), keyed by prospect id, in one query (none
+    with `active`: see `notices_in_force`)."""
     prospects = list(prospects)
-    in_force = notices_in_force(countries=[callee_country(p) for p in prospects], at=at)
+    in_force = notices_in_force(countries=[callee_country(p) for p in prospects], at=at, active=active)
     result: dict[int, RecordingNotice | None] = {}
     # The pick depends on the callee's country and language only: a lease of 100 has a handful.
     picked: dict[tuple[str, str], RecordingNotice | None] = {}

@@ -158,9 +158,13 @@ def lease_items(*, outcome, at: datetime) -> list[dict]:
     for lead in leads:
         by_campaign.setdefault(lead.campaign_id, []).append(lead)
     notices: dict[tuple[int, int], object] = {}
+    config = getattr(outcome, "config", None)  # the lease request's: its notices, no query
     for campaign_id, group in by_campaign.items():
         resolved = resolve_notices(
-            campaign=group[0].campaign, prospects=[lead.prospect for lead in group], at=at
+            campaign=group[0].campaign,
+            prospects=[lead.prospect for lead in group],
+            at=at,
+            active=config.notices if config is not None else None,
         )
         for lead in group:
             notices[(campaign_id, lead.prospect_id)] = resolved.get(lead.prospect_id)

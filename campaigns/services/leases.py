@@ -28,6 +28,7 @@ from django.db.models.base import ModelState
 from campaigns.models import Campaign, DiallerIntegration, Floor, Lead, Lease
 from campaigns.selectors.calendar import PolicyBook
 from campaigns.selectors.callability import STATIC_REASONS, Decision, callability_loaded
+from campaigns.selectors.lease_config import LeaseConfig, lease_config
 from config.db import prepared_cursor
 from contacts.services.audit import audit
 
@@ -115,6 +116,8 @@ class LeaseOutcome:
     running_campaign_ids: list[int] = field(default_factory=list)
     # country → the policies the hand-over decisions used: the window ends reuse them.
     books: dict[str, PolicyBook] = field(default_factory=dict)
+    # What the request read of campaigns, policies and notices (the lease items reuse it).
+    config: LeaseConfig | None = None
 
 
 def clamp_ttl(ttl: timedelta | None) -> timedelta:
@@ -129,12 +132,10 @@ def clamp_ttl(ttl: timedelta | None) -> timedelta:
     return ttl
 
 
-def _check_floor(integration: DiallerIntegration, floor: Floor) -> None:
+def _check_floor(integration: DiallerIntegration, floor: Floor, config: LeaseConfig) -> None:
     if integration.revoked_at is not None:
         raise LeaseForbidden("This dialler credential has been revoked.")
-    # `.all()` rather than a filtered query: the view prefetches the credential's floors to pick
-    # the floor, so this check costs no round trip there.
-    if floor.pk not in {f.pk for f in integration.floors.all()}:
+    if floor.pk not in {f.pk for f in config.floors_of(integration)}:
         raise LeaseForbidden("floor: this dialler is not scoped to that floor.", field="floor")
 
 
@@ -147,27 +148,30 @@ def lease_leads(
     ttl: timedelta | None = None,
     campaign: Campaign | None = None,
     actor: Any = None,
+    config: LeaseConfig | None = None,
 ) -> LeaseOutcome:
     """Hand up to `size` callable leads of `floor` (optionally one campaign) to `integration`.
 
     Order: due callbacks first, then higher priority, then the longest-waiting. Leads of campaigns
     not running are never handed out. Returns an outcome with no lease when nothing could be
-    handed out (`campaigns.selectors.queue.explain_empty_queue` says why).
+    handed out (`campaigns.selectors.queue.explain_empty_queue` says why). `config` is this
+    request's `lease_config()` when the caller has read it already.
     """
     if not (MIN_LEASE_SIZE <= size <= MAX_LEASE_SIZE):
         raise LeaseError(f"size: must be between {MIN_LEASE_SIZE} and {MAX_LEASE_SIZE}.", field="size")
     ttl = clamp_ttl(ttl)
-    _check_floor(integration, floor)
+    if config is None:
+        config = lease_config()
+    _check_floor(integration, floor, config)
     if campaign is not None and campaign.status != Campaign.Status.RUNNING:
         return LeaseOutcome(lease=None, leads=[])
     # Embedded mode has no beat: expired leases are swept by the requests themselves.
     expire_leases(now=now)
 
-    running = Campaign.objects.filter(status=Campaign.Status.RUNNING)
+    campaigns = dict(config.running)
     if campaign is not None:
-        running = running.filter(pk=campaign.pk)
-    campaigns = {c.pk: c for c in running}
-    outcome = LeaseOutcome(lease=None, leads=[], running_campaign_ids=sorted(campaigns))
+        campaigns = {campaign.pk: campaigns[campaign.pk]} if campaign.pk in campaigns else {}
+    outcome = LeaseOutcome(lease=None, leads=[], running_campaign_ids=sorted(campaigns), config=config)
     if not campaigns:
         return outcome
 
@@ -195,7 +199,9 @@ def lease_leads(
             if not candidates:
                 break
             checked += len(candidates)
-            passed, held = _check_at_handover(candidates, campaigns=campaigns, now=now, outcome=outcome)
+            passed, held = _check_at_handover(
+                candidates, campaigns=campaigns, now=now, outcome=outcome, book=config.book
+            )
             taken.extend(passed)
             if held:
                 _save_held(held)
@@ -441,7 +447,12 @@ def _claim_candidates(floor_id, campaign_ids, now, exclude, limit, lease_id) -> 
 
 
 def _check_at_handover(
-    candidates: list[Lead], *, campaigns: dict[int, Campaign], now: datetime, outcome: LeaseOutcome
+    candidates: list[Lead],
+    *,
+    campaigns: dict[int, Campaign],
+    now: datetime,
+    outcome: LeaseOutcome,
+    book: PolicyBook | None = None,
 ) -> tuple[list[Lead], list[Lead]]:
     """Split candidates into those callable now and those held back (updated in memory)."""
     by_campaign: dict[int, list[Lead]] = {}
@@ -458,6 +469,7 @@ def _check_at_handover(
             prospects={lead.prospect_id: lead.prospect for lead in leads},
             campaign=campaigns[campaign_id],
             at=now,
+            book=book,
         )
         decisions = loaded.decisions
         for decision in decisions.values():
@@ -545,8 +557,7 @@ def expire_leases(*, now: datetime, batch_size: int = 200) -> int:
     SKIP LOCKED and ended with a conditional update.
     """
     returned = 0
-    due = Lease.objects.filter(released_at__isnull=True, expires_at__lte=now)
-    if not due.exists():  # the common case at every lease request: one indexed probe, no transaction
+    if not _any_expired(now):  # the common case at every lease request: one indexed probe
         return 0
     while True:
         with transaction.atomic():
@@ -578,6 +589,21 @@ def expire_leases(*, now: datetime, batch_size: int = 200) -> int:
                 )
         if len(ids) < batch_size:
             return returned
+
+
+def _any_expired(now: datetime) -> bool:
+    """`Lease.objects.filter(released_at__isnull=True, expires_at__lte=now).exists()`, as SQL
+    written once: every lease request asks, and compiling the ORM query cost ~0.5 ms of the
+    ~0.7 ms it took (measured)."""
+    quote = connection.ops.quote_name
+    released, expires = (Lease._meta.get_field(name) for name in ("released_at", "expires_at"))
+    sql = (
+        f"SELECT 1 FROM {quote(Lease._meta.db_table)} WHERE {quote(released.column)} IS NULL "  # noqa: S608 (model names only)
+        f"AND {quote(expires.column)} <= %s LIMIT 1"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [expires.get_db_prep_value(now, connection)])
+        return cursor.fetchone() is not None
 
 
 def _own_live_lease(*, integration: DiallerIntegration, lease_id, now: datetime) -> Lease:
