@@ -165,8 +165,9 @@ def _load_batch(numbers: list, campaign, at: datetime, *, prospects=None, book=N
     from django.db.models import Q
 
     from campaigns.models import Attempt
-    from contacts.models import ConsentRecord, Prospect, RegisterEntry, RegisterImport, Suppression
-    from contacts.services.suppression import active_q, number_hash
+    from contacts.models import ConsentRecord, Prospect, RegisterEntry, RegisterImport
+    from contacts.selectors.suppression import suppressed_hashes as suppressed_among
+    from contacts.services.suppression import number_hash
 
     if prospects is None:
         prospects = {p.pk: p for p in Prospect.objects.filter(pk__in={n.prospect_id for n in numbers})}
@@ -182,12 +183,7 @@ def _load_batch(numbers: list, campaign, at: datetime, *, prospects=None, book=N
 
     by_e164 = {n.e164: number_hash(n.e164) for n in numbers}
     hashes = set(by_e164.values())
-    scope = Q(scope="global") | Q(scope="advertiser", advertiser_id=campaign.advertiser_id)
-    suppressed_hashes = set(
-        Suppression.objects.filter(active_q(at=at), scope, number_hash__in=hashes).values_list(
-            "number_hash", flat=True
-        )
-    )
+    suppressed_hashes = suppressed_among(hashes=hashes, advertiser_id=campaign.advertiser_id, at=at)
 
     registers = {p.register for p in policies.values() if p is not None and p.register}
     imports = {}

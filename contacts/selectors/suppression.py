@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 
+from django.db import connection
 from django.db.models import Q
 
 from contacts.models import Advertiser, Suppression
@@ -27,16 +29,48 @@ def is_suppressed(*, e164: str, advertiser: Advertiser | None, at: datetime) -> 
     )
 
 
-def suppressed_hashes(*, hashes, advertiser: Advertiser | None, at: datetime) -> set[str]:
-    """Of the given number hashes, those suppressed for `advertiser` at `at` (one query)."""
-    scope = Q(scope=Suppression.Scope.GLOBAL)
-    if advertiser is not None:
-        scope |= Q(scope=Suppression.Scope.ADVERTISER, advertiser=advertiser)
-    return set(
-        Suppression.objects.filter(active_q(at=at), scope, number_hash__in=list(hashes)).values_list(
-            "number_hash", flat=True
+def suppressed_hashes(*, hashes, advertiser_id: int | None, at: datetime) -> set[str]:
+    """Of the given number hashes, those suppressed for the advertiser at `at`: the global list and
+    the advertiser's own, in force at `at` (`active_q`: the conditions of `is_suppressed`).
+
+    One statement written once, the hashes passed as one value: the hand-over check asks this at
+    every lease, for up to 500 numbers, and the ORM's `IN` list cost ~1.1 ms of Python per 100
+    (each value prepared by Django, then quoted by the driver; measured on the lease bench).
+    tests/contacts/test_suppression.py compares it with the ORM query.
+    """
+    hashes = sorted({h for h in hashes if h})
+    if not hashes:
+        return set()
+    if connection.vendor == "postgresql" and not any("," in h for h in hashes):  # hex digests
+        match, value = "= ANY(string_to_array(%s, ','))", ",".join(hashes)
+    elif connection.vendor == "sqlite":
+        match, value = "IN (SELECT value FROM json_each(%s))", json.dumps(hashes)
+    else:
+        scope = Q(scope=Suppression.Scope.GLOBAL) | Q(
+            scope=Suppression.Scope.ADVERTISER, advertiser_id=advertiser_id
         )
+        return set(
+            Suppression.objects.filter(active_q(at=at), scope, number_hash__in=hashes).values_list(
+                "number_hash", flat=True
+            )
+        )
+    field = Suppression._meta.get_field
+    quote = connection.ops.quote_name
+    column = {
+        name: quote(field(name).column)
+        for name in ("number_hash", "created_at", "expires_at", "scope", "advertiser")
+    }
+    sql = (
+        f"SELECT {column['number_hash']} FROM {quote(Suppression._meta.db_table)} "  # noqa: S608 (model names only)
+        f"WHERE {column['created_at']} <= %s AND ({column['expires_at']} IS NULL OR {column['expires_at']} > %s) "
+        f"AND ({column['scope']} = %s OR ({column['scope']} = %s AND {column['advertiser']} = %s)) "
+        f"AND {column['number_hash']} {match}"
     )
+    instant = field("created_at").get_db_prep_value(at, connection)
+    params = [instant, instant, Suppression.Scope.GLOBAL, Suppression.Scope.ADVERTISER, advertiser_id, value]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return {row[0] for row in cursor.fetchall()}
 
 
 def suppression_changes(*, since_id: int, limit: int = 1000) -> list[SuppressionChange]:

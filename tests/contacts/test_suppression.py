@@ -9,7 +9,7 @@ import pytest
 
 from contacts.models import AuditEntry, Suppression
 from contacts.models.compliance import SuppressionChange
-from contacts.selectors.suppression import is_suppressed, suppression_changes
+from contacts.selectors.suppression import is_suppressed, suppressed_hashes, suppression_changes
 from contacts.services.suppression import (
     SuppressionError,
     lift_suppression,
@@ -94,6 +94,56 @@ def test_per_advertiser_scope():
     global_one = suppress_number(e164=NUMBER, reason="objection", actor=None, now=NOW)
     assert is_suppressed(e164=NUMBER, advertiser=other, at=NOW) == global_one
     assert is_suppressed(e164=NUMBER, advertiser=brand, at=NOW) == global_one
+
+
+def test_suppressed_hashes_answers_like_the_orm_query_at_every_edge():
+    """The hand-over check's statement (SQL written once, hashes passed as one value) against the
+    ORM query it replaces: scopes, a lapse exactly at the instant, a suppression made at the
+    instant or after it, numbers kept only as a hash, numbers never suppressed."""
+    from django.db.models import Q
+
+    from contacts.services.suppression import active_q
+
+    brand, other = AdvertiserFactory(), AdvertiserFactory()
+    numbers = [f"+3361234{i:04d}" for i in range(12)]
+    suppress_number(e164=numbers[0], reason="objection", actor=None, now=NOW)
+    suppress_number(e164=numbers[1], reason="do_not_call", actor=None, now=NOW, advertiser=brand)
+    suppress_number(e164=numbers[2], reason="do_not_call", actor=None, now=NOW, advertiser=other)
+    suppress_number(
+        e164=numbers[3], reason="manual", actor=None, now=NOW, expires_at=NOW + dt.timedelta(hours=1)
+    )
+    suppress_number(e164=numbers[4], reason="manual", actor=None, now=NOW + dt.timedelta(hours=1))
+    suppress_number(e164=numbers[5], reason="erasure", actor=None, now=NOW, hash_only=True)
+    suppress_number(e164=numbers[6], reason="do_not_call", actor=None, now=NOW, advertiser=brand)
+    suppress_number(e164=numbers[6], reason="objection", actor=None, now=NOW)  # both scopes
+    hashes = [number_hash(n) for n in numbers] + [""]
+    instants = [
+        NOW - dt.timedelta(seconds=1),
+        NOW,
+        NOW + dt.timedelta(minutes=59),
+        NOW + dt.timedelta(hours=1),
+    ]
+    for at in instants:
+        for advertiser in (brand, other, None):
+            scope = Q(scope=Suppression.Scope.GLOBAL) | Q(
+                scope=Suppression.Scope.ADVERTISER, advertiser_id=getattr(advertiser, "pk", None)
+            )
+            expected = set(
+                Suppression.objects.filter(active_q(at=at), scope, number_hash__in=hashes).values_list(
+                    "number_hash", flat=True
+                )
+            )
+            got = suppressed_hashes(hashes=hashes, advertiser_id=getattr(advertiser, "pk", None), at=at)
+            assert got == expected, (at, advertiser)
+    at_now = {
+        numbers.index(n)
+        for n in numbers
+        if number_hash(n) in suppressed_hashes(hashes=hashes, advertiser_id=brand.pk, at=NOW)
+    }
+    assert at_now == {0, 1, 3, 5, 6}
+    at_expiry = suppressed_hashes(hashes=hashes, advertiser_id=None, at=NOW + dt.timedelta(hours=1))
+    assert at_expiry == {number_hash(numbers[i]) for i in (0, 4, 5, 6)}
+    assert suppressed_hashes(hashes=[], advertiser_id=brand.pk, at=NOW) == set()
 
 
 def test_hash_only_suppression_still_matches():
