@@ -58,13 +58,13 @@ LEADS = int(os.environ.get("BENCH_LEASE_LEADS", 20_000))
 RAW_LEADS = int(os.environ.get("BENCH_RAW_LEADS", 20_000))
 # ≥ 400 paced requests for a p99 that means something (the 5th-worst of 480).
 PACED_REQUESTS = int(os.environ.get("BENCH_PACED_REQUESTS", 480))
-# 2 cores shared by gunicorn, PostgreSQL and the client threads: one worker process per core (a
-# worker runs one request's Python at a time, its GIL), 4 threads each so that every one of the 8
-# keep-alive connections has a thread and one request's database waits overlap another's Python.
-# Measured against 4 × 2, 3 × 3 and 8 sync workers (BENCHMARKS.md, issue 6): 2 × 4 served the
-# most leads/s; sync workers were the worst (no keep-alive, 8 interpreters for 2 cores).
-WORKERS = int(os.environ.get("BENCH_GUNICORN_WORKERS", 2))
-THREADS = int(os.environ.get("BENCH_GUNICORN_THREADS", 4))
+# 2 cores shared by gunicorn, PostgreSQL and the client threads: 3 sync worker processes (cores
+# + 1), one request each. Measured on 2026-11-22 against gthread 2 × 4 (the earlier default),
+# 4 × 2, 4 sync and 5 sync (BENCHMARKS.md, issue 6): with threads, a worker's GIL left part of the
+# 2 cores idle (1.3 of 2 busy), and 8 transactions in flight made each claim skip the others'
+# locked rows (PostgreSQL CPU per lease 11–12 ms against 9–11 with 3).
+WORKERS = int(os.environ.get("BENCH_GUNICORN_WORKERS", 3))
+THREADS = int(os.environ.get("BENCH_GUNICORN_THREADS", 1))
 TARGET_RATIO, TARGET_P99_MS, TARGET_RESULTS = 0.25, 100.0, 2000.0
 
 
