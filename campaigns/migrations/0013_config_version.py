@@ -3,85 +3,18 @@
 from django.db import migrations, models
 
 
-# The tables whose rows `campaigns.selectors.lease_config` keeps in memory: any write to them
-# changes the version.
-VERSIONED = [
-    ("campaigns", "Campaign"),
-    ("campaigns", "CountryPolicy"),
-    ("campaigns", "RecordingNotice"),
-    ("campaigns", "Floor"),
-]
-
-
-def _tables(apps) -> list[str]:
-    tables = [apps.get_model(app, model)._meta.db_table for app, model in VERSIONED]
-    # The diallers' floors (the M2M rows), not the integration rows: those are written at every
-    # dialler request (last use), and their revocation is read fresh with the token.
-    integration = apps.get_model("campaigns", "DiallerIntegration")
-    tables.append(integration._meta.get_field("floors").remote_field.through._meta.db_table)
-    return tables
-
-
 def install_triggers(apps, schema_editor):
-    connection = schema_editor.connection
-    quote = connection.ops.quote_name
-    version = quote(apps.get_model("campaigns", "ConfigVersion")._meta.db_table)
-    statements = []
-    if connection.vendor == "postgresql":
-        # A sequence: its values are never handed out twice, even by transactions that roll back.
-        # The bump is a constraint trigger deferred to commit: the version row is locked only
-        # while committing, so two transactions writing these tables in opposite orders cannot
-        # deadlock on it. TRUNCATE (test flushes) cannot be deferred: a plain statement trigger.
-        statements += [
-            "CREATE SEQUENCE campaigns_config_version_seq",
-            f"INSERT INTO {version} (id, version) VALUES (1, nextval('campaigns_config_version_seq'))",
-            "CREATE FUNCTION campaigns_bump_config_version() RETURNS trigger LANGUAGE plpgsql AS $$ "
-            f"BEGIN INSERT INTO {version} (id, version) VALUES (1, nextval('campaigns_config_version_seq')) "
-            "ON CONFLICT (id) DO UPDATE SET version = EXCLUDED.version; RETURN NULL; END $$",
-        ]
-        for table in _tables(apps):
-            statements += [
-                f"CREATE CONSTRAINT TRIGGER {quote(table + '_config_version')} "
-                f"AFTER INSERT OR UPDATE OR DELETE ON {quote(table)} DEFERRABLE INITIALLY DEFERRED "
-                "FOR EACH ROW EXECUTE FUNCTION campaigns_bump_config_version()",
-                f"CREATE TRIGGER {quote(table + '_config_version_truncate')} AFTER TRUNCATE ON {quote(table)} "
-                "FOR EACH STATEMENT EXECUTE FUNCTION campaigns_bump_config_version()",
-            ]
-    elif connection.vendor == "sqlite":
-        # SQLite serialises writers (IMMEDIATE transactions): a row trigger, and a random 64-bit
-        # value (no sequences), as unlikely to repeat as a UUID's half. No INSERT OR REPLACE: a
-        # trigger's conflict clause gives way to its statement's, and the M2M `add` is an INSERT
-        # OR IGNORE, which would silently skip the bump.
-        bump = (
-            f"UPDATE {version} SET version = random() WHERE id = 1; "
-            f"INSERT INTO {version} (id, version) SELECT 1, random() "
-            f"WHERE NOT EXISTS (SELECT 1 FROM {version} WHERE id = 1)"
-        )
-        statements.append(f"INSERT INTO {version} (id, version) VALUES (1, random())")
-        for table in _tables(apps):
-            for event in ("INSERT", "UPDATE", "DELETE"):
-                name = quote(f"{table}_config_version_{event.lower()}")
-                statements.append(f"CREATE TRIGGER {name} AFTER {event} ON {quote(table)} BEGIN {bump}; END")
-    # Another backend gets no triggers and no row: the selector then reads the tables every time.
-    for statement in statements:
-        schema_editor.execute(statement)
+    # The trigger SQL lives in campaigns/config_version.py: post_migrate runs it again after every
+    # migrate, because SQLite drops a table's triggers when a migration rebuilds the table.
+    from campaigns import config_version
+
+    config_version.install(schema_editor.connection)
 
 
 def remove_triggers(apps, schema_editor):
-    connection = schema_editor.connection
-    quote = connection.ops.quote_name
-    for table in _tables(apps):
-        if connection.vendor == "postgresql":
-            schema_editor.execute(f"DROP TRIGGER IF EXISTS {quote(table + '_config_version')} ON {quote(table)}")
-            schema_editor.execute(
-                f"DROP TRIGGER IF EXISTS {quote(table + '_config_version_truncate')} ON {quote(table)}"
-            )
-        elif connection.vendor == "sqlite":
-            for event in ("insert", "update", "delete"):
-                schema_editor.execute(f"DROP TRIGGER IF EXISTS {quote(f'{table}_config_version_{event}')}")
-    if connection.vendor == "postgresql":
-        schema_editor.execute("DROP FUNCTION IF EXISTS campaigns_bump_config_version()")
-        schema_editor.execute("DROP SEQUENCE IF EXISTS campaigns_config_version_seq")
+    from campaigns import config_version
+
+    config_version.remove(schema_editor.connection)
 
 
 class Migration(migrations.Migration):

@@ -9,21 +9,24 @@ tables (migration 0013): a change committed anywhere, by any path (ORM, admin, r
 the next request of every worker, exactly as if the tables had been read again. No time-to-live:
 a paused campaign is never dialled "a little longer".
 
-Two cases read the tables directly instead of the cached copy:
+Three cases read the tables directly instead of the cached copy:
 - a PostgreSQL transaction that has already written: its own changes are not in the version yet
-  (the trigger runs at commit, see the migration);
-- a database without the version row (a test flush emptied it; the next write restores it).
+  (the trigger runs at commit, see `campaigns.config_version`);
+- a database without the version row (a test flush emptied it; the next write restores it);
+- a database where a trigger is missing (checked once per process; `migrate` puts them back).
 
 The objects handed out are shared by every request of the process: callers must not change them.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 from dataclasses import dataclass, field
 
 from django.db import connections
 
+from campaigns import config_version as triggers
 from campaigns.models import (
     Campaign,
     ConfigVersion,
@@ -51,7 +54,9 @@ class LeaseConfig:
         return sorted((self.floors[i] for i in ids), key=lambda floor: floor.code)
 
 
+logger = logging.getLogger(__name__)
 _cached: dict[str, LeaseConfig] = {}
+_triggers_seen: set[str] = set()  # database aliases whose triggers were all found
 _lock = threading.Lock()
 
 
@@ -79,10 +84,25 @@ def lease_config(using: str = "default") -> LeaseConfig:
     # Read after the version: a change committed in between is loaded here and merely makes the
     # next request load again, never the other way round.
     config = _load(version, using)
-    if version is not None:
+    if version is not None and _triggers_complete(using):
         with _lock:
             _cached[using] = config
     return config
+
+
+def _triggers_complete(using: str) -> bool:
+    """Every version trigger is in place (asked once per process; again while one is missing)."""
+    if using in _triggers_seen:
+        return True
+    missing = triggers.missing(connections[using])
+    if missing:
+        logger.warning(
+            "Lease configuration read at every request: version triggers missing (%s); run migrate.",
+            ", ".join(missing),
+        )
+        return False
+    _triggers_seen.add(using)
+    return True
 
 
 def _load(version: int | None, using: str) -> LeaseConfig:
@@ -110,3 +130,4 @@ def forget() -> None:
     """Drop the cached copies (tests that rebuild the database under a running process)."""
     with _lock:
         _cached.clear()
+        _triggers_seen.clear()

@@ -208,3 +208,54 @@ def test_without_the_version_row_nothing_is_cached_and_the_next_write_restores_i
     Campaign.objects.filter(pk=campaign.pk).update(status=Campaign.Status.PAUSED)
     assert ConfigVersion.objects.filter(pk=1).exists()
     assert lease_config().running == {}
+
+
+def test_every_kept_table_has_its_triggers():
+    from campaigns import config_version
+
+    kept = {model._meta.db_table for model in (Campaign, CountryPolicy, RecordingNotice, Floor)}
+    kept.add(DiallerIntegration.floors.through._meta.db_table)
+    assert set(config_version.VERSIONED_TABLES) == kept
+    assert config_version.missing(connection) == []
+
+
+def test_a_missing_trigger_stops_the_caching_until_migrate_puts_it_back():
+    from django.core.management import call_command
+
+    from campaigns import config_version
+
+    policies()
+    name = config_version.trigger_names(connection.vendor)[0]
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(f'DROP TRIGGER "{name}" ON campaigns_campaign')
+        else:
+            cursor.execute(f'DROP TRIGGER "{name}"')
+    assert config_version.missing(connection) == [name]
+    assert lease_config() is not lease_config()  # read at every request while one is missing
+
+    call_command("migrate", verbosity=0)  # nothing to apply; post_migrate puts the trigger back
+    assert config_version.missing(connection) == []
+    assert lease_config() is lease_config()
+
+
+def test_a_sqlite_table_rebuild_drops_the_triggers_and_install_restores_them():
+    """What a migration altering a column does on SQLite (copy, drop, rename): the reason the
+    triggers are installed again after every migrate."""
+    if connection.vendor != "sqlite":
+        pytest.skip("SQLite only: PostgreSQL alters tables in place and keeps their triggers")
+    from campaigns import config_version
+
+    with connection.schema_editor() as editor:
+        editor._remake_table(Campaign)
+    assert config_version.missing(connection) == [
+        "campaigns_campaign_config_version_insert",
+        "campaigns_campaign_config_version_update",
+        "campaigns_campaign_config_version_delete",
+    ]
+    config_version.install(connection)
+    assert config_version.missing(connection) == []
+    before = _version()
+    policies()
+    running_campaign(name="after the rebuild")
+    assert _version() != before
