@@ -10,7 +10,7 @@ from django.db import connection
 from django.utils import timezone
 from knox.models import AuthToken
 from rest_framework import exceptions
-from rest_framework.test import APIClient, APIRequestFactory
+from rest_framework.test import APIRequestFactory
 
 from api.authentication import TokenAuthentication
 from api.permissions import load_permissions
@@ -141,18 +141,12 @@ def leasing(db):
     import time_machine
 
     from tests.campaigns.leasing import NOW as LEASE_NOW
-    from tests.campaigns.leasing import callable_lead, dialler, policies, running_campaign
+    from tests.campaigns.leasing import leasing_scene
 
-    policies()
-    floor = FloorFactory(code="dakar-1", time_zone="Africa/Dakar")
-    campaign = running_campaign(name="Model E test drives")
-    leads = [callable_lead(campaign=campaign, floor=floor) for _ in range(40)]
-    _, token = dialler(floor)
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+    scene = leasing_scene(leads=40)
     with time_machine.travel(LEASE_NOW, tick=False):
-        client.get("/api/v1/me/")  # the credential's first use is written once, outside the counts
-        yield client, leads
+        scene.client.get("/api/v1/me/")  # the credential's first use is written once, outside the counts
+        yield scene.client, scene.leads
 
 
 def test_lease_and_results_requests_have_a_fixed_query_count(leasing, django_assert_num_queries):

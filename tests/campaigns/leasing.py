@@ -5,6 +5,7 @@ required since 2026-08-11), a dialler credential per floor, an agent per floor."
 from __future__ import annotations
 
 import datetime as dt
+from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 from campaigns.models import Campaign, OutcomeCode
@@ -89,6 +90,23 @@ def dialler(*floors, name: str | None = None):
         name=name or f"dialler-{floors[0].code}", floors=list(floors), actor=None, now=NOW
     )
     return integration, token
+
+
+def leasing_scene(*, leads: int) -> SimpleNamespace:
+    """A running French campaign with `leads` callable leads on floor dakar-1, the floor's dialler
+    credential and an API client that holds its token."""
+    from rest_framework.test import APIClient
+
+    policies()
+    floor = FloorFactory(code="dakar-1", time_zone="Africa/Dakar")
+    campaign = running_campaign(name="Model E test drives")
+    created = [callable_lead(campaign=campaign, floor=floor) for _ in range(leads)]
+    integration, token = dialler(floor)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+    return SimpleNamespace(
+        floor=floor, campaign=campaign, leads=created, integration=integration, client=client
+    )
 
 
 __all__ = ["AgentFactory", "FloorFactory"]

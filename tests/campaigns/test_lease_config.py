@@ -10,7 +10,6 @@ import datetime as dt
 import pytest
 import time_machine
 from django.db import connection, transaction
-from rest_framework.test import APIClient
 
 from campaigns.models import (
     Campaign,
@@ -25,7 +24,7 @@ from campaigns.selectors import lease_config as config_module
 from campaigns.selectors.lease_config import config_version, lease_config
 from campaigns.services.campaigns import transition_campaign
 from campaigns.services.diallers import mark_dialler_used
-from tests.campaigns.leasing import NOW, callable_lead, dialler, policies, running_campaign
+from tests.campaigns.leasing import NOW, callable_lead, dialler, leasing_scene, policies, running_campaign
 from tests.factories import FloorFactory
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
@@ -111,13 +110,14 @@ def test_the_copy_is_reused_until_a_change_commits(django_assert_num_queries):
 
 
 def test_leasing_sees_each_change_at_the_next_request(django_assert_num_queries):
-    policies()
-    floor = FloorFactory(code="dakar-1", time_zone="Africa/Dakar")
-    campaign = running_campaign(name="Model E test drives")
-    leads = [callable_lead(campaign=campaign, floor=floor) for _ in range(10)]
-    integration, token = dialler(floor)
-    api = APIClient()
-    api.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+    scene = leasing_scene(leads=10)
+    floor, campaign, leads, integration, api = (
+        scene.floor,
+        scene.campaign,
+        scene.leads,
+        scene.integration,
+        scene.client,
+    )
 
     def lease():
         return api.post(LEASES, {"size": 1}, format="json")
