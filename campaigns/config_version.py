@@ -27,70 +27,73 @@ VERSIONED_TABLES = (
 _PG_VALUE = "('x' || translate(gen_random_uuid()::text, '-', ''))::bit(64)::bigint"
 
 
+def _triggers(vendor: str, quote) -> list[tuple[str, str, str]]:
+    """(name, table, definition) of every version trigger on this backend; the definition is what
+    follows CREATE."""
+    version = quote(VERSION_TABLE)
+    # SQLite: no INSERT OR REPLACE in the body, because a trigger's conflict clause gives way to its
+    # statement's, and the M2M `add` is an INSERT OR IGNORE, which would skip the change.
+    bump = (
+        f"UPDATE {version} SET version = random() WHERE id = 1; "  # noqa: S608 (constants)
+        f"INSERT INTO {version} (id, version) SELECT 1, random() "
+        f"WHERE NOT EXISTS (SELECT 1 FROM {version} WHERE id = 1)"
+    )
+    triggers = []
+    for table in VERSIONED_TABLES:
+        if vendor == "postgresql":
+            # Deferred to commit: the version row is locked only while committing, so two
+            # transactions writing these tables in opposite orders cannot deadlock on it. TRUNCATE
+            # (test flushes) cannot be deferred: a statement trigger.
+            triggers += [
+                (
+                    f"{table}_config_version",
+                    table,
+                    "CONSTRAINT TRIGGER {name} AFTER INSERT OR UPDATE OR DELETE ON {table} "
+                    f"DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION {FUNCTION}()",
+                ),
+                (
+                    f"{table}_config_version_truncate",
+                    table,
+                    f"TRIGGER {{name}} AFTER TRUNCATE ON {{table}} FOR EACH STATEMENT EXECUTE FUNCTION {FUNCTION}()",
+                ),
+            ]
+        elif vendor == "sqlite":
+            triggers += [
+                (
+                    f"{table}_config_version_{event.lower()}",
+                    table,
+                    f"TRIGGER IF NOT EXISTS {{name}} AFTER {event} ON {{table}} BEGIN {bump}; END",
+                )
+                for event in ("INSERT", "UPDATE", "DELETE")
+            ]
+    return triggers
+
+
 def trigger_names(vendor: str) -> list[str]:
-    if vendor == "postgresql":
-        return [
-            name for t in VERSIONED_TABLES for name in (f"{t}_config_version", f"{t}_config_version_truncate")
-        ]
-    if vendor == "sqlite":
-        return [
-            f"{t}_config_version_{event}"
-            for t in VERSIONED_TABLES
-            for event in ("insert", "update", "delete")
-        ]
-    return []
+    return [name for name, _, _ in _triggers(vendor, lambda name: f'"{name}"')]
 
 
 def install(connection) -> None:
-    """Create the version row and every trigger that is missing; leave the rest as they are."""
+    """Create the version row, and the triggers: the missing ones on SQLite, all of them again on
+    PostgreSQL (a constraint trigger has no CREATE OR REPLACE; post_migrate calls this only when
+    one is missing)."""
     quote = connection.ops.quote_name
     version = quote(VERSION_TABLE)
     statements: list[str] = []
     if connection.vendor == "postgresql":
-        # Deferred to commit: the version row is locked only while committing, so two transactions
-        # writing these tables in opposite orders cannot deadlock on it. TRUNCATE (test flushes)
-        # cannot be deferred: a statement trigger.
         statements += [
             f"INSERT INTO {version} (id, version) VALUES (1, {_PG_VALUE}) ON CONFLICT (id) DO NOTHING",  # noqa: S608 (constants)
             f"CREATE OR REPLACE FUNCTION {FUNCTION}() RETURNS trigger LANGUAGE plpgsql AS $$ "  # noqa: S608 (constants)
             f"BEGIN INSERT INTO {version} (id, version) VALUES (1, {_PG_VALUE}) "
             "ON CONFLICT (id) DO UPDATE SET version = EXCLUDED.version; RETURN NULL; END $$",
         ]
-        for table in VERSIONED_TABLES:
-            for name, definition in (
-                (
-                    f"{table}_config_version",
-                    "CONSTRAINT TRIGGER {name} AFTER INSERT OR UPDATE OR DELETE ON {table} "
-                    "DEFERRABLE INITIALLY DEFERRED FOR EACH ROW",
-                ),
-                (
-                    f"{table}_config_version_truncate",
-                    "TRIGGER {name} AFTER TRUNCATE ON {table} FOR EACH STATEMENT",
-                ),
-            ):
-                # A constraint trigger has no CREATE OR REPLACE: dropped and made again.
-                statements += [
-                    f"DROP TRIGGER IF EXISTS {quote(name)} ON {quote(table)}",
-                    "CREATE "
-                    + definition.format(name=quote(name), table=quote(table))
-                    + f" EXECUTE FUNCTION {FUNCTION}()",
-                ]
     elif connection.vendor == "sqlite":
-        # No INSERT OR REPLACE in the body: a trigger's conflict clause gives way to its
-        # statement's, and the M2M `add` is an INSERT OR IGNORE, which would skip the change.
-        bump = (
-            f"UPDATE {version} SET version = random() WHERE id = 1; "  # noqa: S608 (constants)
-            f"INSERT INTO {version} (id, version) SELECT 1, random() "
-            f"WHERE NOT EXISTS (SELECT 1 FROM {version} WHERE id = 1)"
-        )
         statements.append(f"INSERT OR IGNORE INTO {version} (id, version) VALUES (1, random())")  # noqa: S608 (constants)
-        for table in VERSIONED_TABLES:
-            for event in ("INSERT", "UPDATE", "DELETE"):
-                name = quote(f"{table}_config_version_{event.lower()}")
-                statements.append(
-                    f"CREATE TRIGGER IF NOT EXISTS {name} AFTER {event} ON {quote(table)} BEGIN {bump}; END"
-                )
     # Another backend gets neither: the selector then reads the tables at every request.
+    for name, table, definition in _triggers(connection.vendor, quote):
+        if connection.vendor == "postgresql":
+            statements.append(f"DROP TRIGGER IF EXISTS {quote(name)} ON {quote(table)}")
+        statements.append("CREATE " + definition.format(name=quote(name), table=quote(table)))
     with connection.cursor() as cursor:
         for statement in statements:
             cursor.execute(statement)
@@ -99,14 +102,11 @@ def install(connection) -> None:
 def remove(connection) -> None:
     quote = connection.ops.quote_name
     with connection.cursor() as cursor:
+        for name, table, _ in _triggers(connection.vendor, quote):
+            on = f" ON {quote(table)}" if connection.vendor == "postgresql" else ""
+            cursor.execute(f"DROP TRIGGER IF EXISTS {quote(name)}{on}")
         if connection.vendor == "postgresql":
-            for table in VERSIONED_TABLES:
-                for name in (f"{table}_config_version", f"{table}_config_version_truncate"):
-                    cursor.execute(f"DROP TRIGGER IF EXISTS {quote(name)} ON {quote(table)}")
             cursor.execute(f"DROP FUNCTION IF EXISTS {FUNCTION}()")
-        elif connection.vendor == "sqlite":
-            for name in trigger_names("sqlite"):
-                cursor.execute(f"DROP TRIGGER IF EXISTS {quote(name)}")
 
 
 def missing(connection) -> list[str]:

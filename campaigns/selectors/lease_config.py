@@ -60,9 +60,9 @@ _triggers_seen: set[str] = set()  # database aliases whose triggers were all fou
 _lock = threading.Lock()
 
 
-def _version_sql(vendor: str) -> str:
-    table = connections["default"].ops.quote_name(ConfigVersion._meta.db_table)
-    if vendor == "postgresql":
+def _version_sql(connection) -> str:
+    table = connection.ops.quote_name(ConfigVersion._meta.db_table)
+    if connection.vendor == "postgresql":
         # NULL, not the version, inside a transaction that has written (see the module docstring).
         return f"SELECT CASE WHEN pg_current_xact_id_if_assigned() IS NULL THEN version END FROM {table} WHERE id = 1"  # noqa: S608 (model name)
     return f"SELECT version FROM {table} WHERE id = 1"  # noqa: S608 (model name)
@@ -71,7 +71,7 @@ def _version_sql(vendor: str) -> str:
 def config_version(using: str = "default") -> int | None:
     connection = connections[using]
     with connection.cursor() as cursor:
-        cursor.execute(_version_sql(connection.vendor))
+        cursor.execute(_version_sql(connection))
         row = cursor.fetchone()
     return None if row is None else row[0]
 

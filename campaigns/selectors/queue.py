@@ -98,9 +98,10 @@ def explain_empty_queue(
     }
 
 
-def _window_end(decision, *, at: datetime, books: dict) -> datetime | None:
+def _window_end(decision, *, at: datetime, book) -> datetime | None:
     """End of the calling window the lead was handed out in: the earliest end, over the callee's
-    candidate zones, of the policy interval containing `at` (callee's local time)."""
+    candidate zones, of the policy interval containing `at` (callee's local time). `book`: the
+    PolicyBook the hand-over decided with (the lease request's configuration)."""
     if decision is None:
         return None
     details = decision.details or {}
@@ -111,9 +112,7 @@ def _window_end(decision, *, at: datetime, books: dict) -> datetime | None:
         return None
     from campaigns.selectors import calendar
 
-    if country not in books:
-        books[country] = calendar.PolicyBook.load([country])
-    policy = books[country].at(country, at)
+    policy = book.at(country, at)
     if policy is None:
         return None
     ends = []
@@ -130,7 +129,7 @@ def _window_end(decision, *, at: datetime, books: dict) -> datetime | None:
     return min(ends).astimezone(UTC) if ends else None
 
 
-def _cached_window_end(decision, at: datetime, books: dict, ends: dict) -> datetime | None:
+def _cached_window_end(decision, at: datetime, book, ends: dict) -> datetime | None:
     """`_window_end`, once per (country, region, zones): the same for every callee of one zone and
     region at one instant (a lease of 100 usually has a handful of combinations)."""
     if decision is None:
@@ -140,7 +139,7 @@ def _cached_window_end(decision, at: datetime, books: dict, ends: dict) -> datet
         return details["window_ends_at"]
     key = (details.get("country"), details.get("region", ""), tuple(details.get("zones") or ()))
     if key not in ends:
-        ends[key] = _window_end(decision, at=at, books=books)
+        ends[key] = _window_end(decision, at=at, book=book)
     return ends[key]
 
 
@@ -158,13 +157,13 @@ def lease_items(*, outcome, at: datetime) -> list[dict]:
     for lead in leads:
         by_campaign.setdefault(lead.campaign_id, []).append(lead)
     notices: dict[tuple[int, int], object] = {}
-    config = getattr(outcome, "config", None)  # the lease request's: its notices, no query
+    config = outcome.config  # the lease request's campaigns, policies and notices: no query
     for campaign_id, group in by_campaign.items():
         resolved = resolve_notices(
             campaign=group[0].campaign,
             prospects=[lead.prospect for lead in group],
             at=at,
-            active=config.notices if config is not None else None,
+            active=config.notices,
         )
         for lead in group:
             notices[(campaign_id, lead.prospect_id)] = resolved.get(lead.prospect_id)
@@ -174,8 +173,6 @@ def lease_items(*, outcome, at: datetime) -> list[dict]:
     agent_ids = {lead.callback_agent_id for lead in leads if lead.callback_agent_id}
     codes = dict(OutcomeCode.objects.filter(pk__in=code_ids).values_list("pk", "code")) if code_ids else {}
     agents = dict(Agent.objects.filter(pk__in=agent_ids).values_list("pk", "code")) if agent_ids else {}
-    # The policies the hand-over decisions used (same request): no second read.
-    books: dict = dict(getattr(outcome, "books", None) or {})
     ends: dict = {}
     items = []
     for lead in leads:
@@ -188,7 +185,7 @@ def lease_items(*, outcome, at: datetime) -> list[dict]:
                 "e164": number.e164,
                 "time_zone": number.time_zone,
                 "time_zone_candidates": number.time_zone_candidates or [number.time_zone],
-                "window_ends_at": _cached_window_end(outcome.decisions.get(number.pk), at, books, ends),
+                "window_ends_at": _cached_window_end(outcome.decisions.get(number.pk), at, config.book, ends),
                 "first_name": prospect.first_name,
                 "last_name": prospect.last_name,
                 "language": prospect.language,

@@ -114,9 +114,8 @@ class LeaseOutcome:
     refused: Counter = field(default_factory=Counter)
     refused_next_at: datetime | None = None
     running_campaign_ids: list[int] = field(default_factory=list)
-    # country → the policies the hand-over decisions used: the window ends reuse them.
-    books: dict[str, PolicyBook] = field(default_factory=dict)
-    # What the request read of campaigns, policies and notices (the lease items reuse it).
+    # What the request read of campaigns, policies and notices (the lease items and their window
+    # ends reuse it).
     config: LeaseConfig | None = None
 
 
@@ -164,7 +163,7 @@ def lease_leads(
         config = lease_config()
     _check_floor(integration, floor, config)
     if campaign is not None and campaign.status != Campaign.Status.RUNNING:
-        return LeaseOutcome(lease=None, leads=[])
+        return LeaseOutcome(lease=None, leads=[], config=config)
     # Embedded mode has no beat: expired leases are swept by the requests themselves.
     expire_leases(now=now)
 
@@ -452,7 +451,7 @@ def _check_at_handover(
     campaigns: dict[int, Campaign],
     now: datetime,
     outcome: LeaseOutcome,
-    book: PolicyBook | None = None,
+    book: PolicyBook,
 ) -> tuple[list[Lead], list[Lead]]:
     """Split candidates into those callable now and those held back (updated in memory)."""
     by_campaign: dict[int, list[Lead]] = {}
@@ -472,11 +471,6 @@ def _check_at_handover(
             book=book,
         )
         decisions = loaded.decisions
-        for decision in decisions.values():
-            # A callable decision's country is one of the campaign's, whose policies the book holds.
-            country = decision.details.get("country")
-            if decision.callable and country and country not in outcome.books:
-                outcome.books[country] = loaded.book
         for lead in leads:
             cache_campaign(lead, campaigns[campaign_id])
             decision = decisions.get(lead.phone_number_id)
