@@ -65,6 +65,8 @@ PACED_REQUESTS = int(os.environ.get("BENCH_PACED_REQUESTS", 480))
 # locked rows (PostgreSQL CPU per lease 11–12 ms against 9–11 with 3).
 WORKERS = int(os.environ.get("BENCH_GUNICORN_WORKERS", 3))
 THREADS = int(os.environ.get("BENCH_GUNICORN_THREADS", 1))
+# The production settings file (warm workers: see its docstring); empty to start gunicorn bare.
+GUNICORN_CONFIG = os.environ.get("BENCH_GUNICORN_CONFIG", "config/gunicorn.py")
 TARGET_RATIO, TARGET_P99_MS, TARGET_RESULTS = 0.25, 100.0, 2000.0
 
 
@@ -279,6 +281,7 @@ def start_gunicorn(url: str, port: int) -> subprocess.Popen:
     proc = subprocess.Popen(
         [
             str(BASE / ".venv" / "bin" / "gunicorn"),
+            *(["-c", GUNICORN_CONFIG] if GUNICORN_CONFIG else []),
             "config.wsgi:application",
             "-b",
             f"127.0.0.1:{port}",
@@ -367,12 +370,14 @@ def http_phase(port: int, token: str, meter: CpuMeter) -> dict:
     clients = [Client(port, token) for _ in range(CLIENTS)]
     leased: list[list[tuple[int, str]]] = [[] for _ in range(CLIENTS)]
     lease_latency: list[list[float]] = [[] for _ in range(CLIENTS)]
+    lease_trace: list[list[tuple]] = [[] for _ in range(CLIENTS)]
 
     def lease(i):
         for _ in range(LEADS // BATCH + 10):  # bounded
             status, body, elapsed = clients[i].post("/api/v1/dialler/leases/", {"size": BATCH})
             assert status == 200, body
             lease_latency[i].append(elapsed)
+            lease_trace[i].append((time.perf_counter(), elapsed, body["count"]))
             if not body["items"]:
                 return
             leased[i].extend((item["lead"], body["lease"]) for item in body["items"])
@@ -380,6 +385,7 @@ def http_phase(port: int, token: str, meter: CpuMeter) -> dict:
     meter.start()
     lease_time = run_clients(lease)
     lease_cpu = meter.stop()
+    (BASE / "bench" / "data" / "lease_trace.json").write_text(json.dumps(lease_trace))
     results_latency: list[list[float]] = [[] for _ in range(CLIENTS)]
     statuses: Counter = Counter()
     lock = threading.Lock()

@@ -432,17 +432,23 @@ def _instance(model, db, attnames, values):
     return instance
 
 
-def _claim_candidates(floor_id, campaign_ids, now, exclude, limit, lease_id) -> list[Lead]:
+def candidate_query() -> _CandidateQuery:
+    """This process's `_CandidateQuery` (written at the first use, or by `config.warmup`)."""
     global _CANDIDATE_QUERY
     if _CANDIDATE_QUERY is None:
         _CANDIDATE_QUERY = _CandidateQuery()
+    return _CANDIDATE_QUERY
+
+
+def _claim_candidates(floor_id, campaign_ids, now, exclude, limit, lease_id) -> list[Lead]:
+    query = candidate_query()
     params = []
     for state in (Lead.State.CALLBACK_DUE, Lead.State.PENDING):
         params += [floor_id, list(campaign_ids), now, state, list(exclude), limit]
     params += [limit, Lead.State.LEASED, lease_id, lease_id]
     with prepared_cursor() as cursor:
-        cursor.execute(_CANDIDATE_QUERY.sql, params)
-        return _CANDIDATE_QUERY.rows_to_leads(cursor.fetchall())
+        cursor.execute(query.sql, params)
+        return query.rows_to_leads(cursor.fetchall())
 
 
 def _check_at_handover(

@@ -1,0 +1,84 @@
+"""The production gunicorn settings (`config/gunicorn.py`): warm workers, and a database down at
+boot does not keep them from serving."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+from django.db import connection
+
+from campaigns.selectors import lease_config as config_module
+from config.warmup import warm_connection, warm_imports
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_warmed_process_serves_its_first_lease_configuration_from_memory(django_assert_num_queries):
+    config_module.forget()
+    try:
+        connection.close()
+        warm_imports()
+        warm_connection()
+        assert connection.connection is not None
+        # The version row only: campaigns, policies, notices and floors were read by the warm-up.
+        with django_assert_num_queries(1):
+            config_module.lease_config()
+    finally:
+        config_module.forget()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_workers_boot_and_answer_with_the_database_down(tmp_path):
+    with socket.socket() as s:  # a port nothing listens on: the database is "down"
+        s.bind(("127.0.0.1", 0))
+        dead_port = s.getsockname()[1]
+    port = _free_port()
+    log = tmp_path / "gunicorn.log"
+    env = {
+        **{k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"},
+        "DJANGO_SETTINGS_MODULE": "config.settings.local",
+        "DATABASE_URL": f"postgres://postgres@127.0.0.1:{dead_port}/nothing",
+        "CELERY_BROKER_URL": "",
+        "WEB_CONCURRENCY": "2",
+    }
+    with open(log, "w") as out:
+        proc = subprocess.Popen(  # noqa: S603
+            [sys.executable, "-m", "gunicorn", "-c", "config/gunicorn.py", "-b", f"127.0.0.1:{port}", "config.wsgi"],
+            cwd=BASE_DIR,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        status = None
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and status is None:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/health/", timeout=5)  # noqa: S310
+                status = 200
+            except urllib.error.HTTPError as exc:
+                status = exc.code
+            except OSError:
+                assert proc.poll() is None, log.read_text()
+                time.sleep(0.3)
+        assert status == 503, log.read_text()
+        text = log.read_text()
+        assert text.count("warm-up skipped") == 2, text
+        assert "Booting worker" in text
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=30)
