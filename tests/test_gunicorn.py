@@ -56,7 +56,16 @@ def test_workers_boot_and_answer_with_the_database_down(tmp_path):
     }
     with open(log, "w") as out:
         proc = subprocess.Popen(  # noqa: S603
-            [sys.executable, "-m", "gunicorn", "-c", "config/gunicorn.py", "-b", f"127.0.0.1:{port}", "config.wsgi"],
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "-c",
+                "config/gunicorn.py",
+                "-b",
+                f"127.0.0.1:{port}",
+                "config.wsgi",
+            ],
             cwd=BASE_DIR,
             env=env,
             stdout=out,
