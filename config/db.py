@@ -37,3 +37,52 @@ def prepared_cursor(using: str = "default") -> Iterator:
         yield cursor
     finally:
         cursor.close()
+
+
+class CompiledQuery:
+    """An ORM query turned into SQL once per process and database, then run with fresh parameters,
+    its rows built into the model instances `ModelIterable` builds (select_related objects cached,
+    same converters). Compiling a query with two select_related levels took ~0.7 ms of Python at
+    every request (the dialler token lookup, py-spy on the lease bench); running it, ~0.1 ms.
+
+    `build(*args)` returns the queryset for those arguments. The arguments must reach the SQL as its
+    parameters, unchanged and in order (equality filters on strings and integers): the first
+    compilation checks it and refuses the query otherwise. Uses Django's compiler and related
+    populators as `ModelIterable` does; tests/test_db.py compares the results with the ORM's.
+    """
+
+    def __init__(self, build):
+        self.build = build
+        self._compiled: dict[str, tuple] = {}
+
+    def __call__(self, *args, using: str = "default") -> list:
+        from django.db.models.query import get_related_populators
+
+        compiled = self._compiled.get(using)
+        if compiled is None:
+            compiler = self.build(*args).query.get_compiler(using=using)
+            sql, params = compiler.as_sql()
+            if list(params) != list(args):
+                raise ValueError(f"CompiledQuery: parameters {params!r} are not the arguments {args!r}")
+            klass_info, select = compiler.klass_info, compiler.select
+            start, end = klass_info["select_fields"][0], klass_info["select_fields"][-1] + 1
+            compiled = (
+                sql,
+                compiler,
+                klass_info["model"],
+                [f[0].target.attname for f in select[start:end]],
+                slice(start, end),
+                get_related_populators(klass_info, select, using),
+            )
+            self._compiled[using] = compiled
+        sql, compiler, model, attnames, own, populators = compiled
+        with connections[using].cursor() as cursor:
+            cursor.execute(sql, list(args))
+            rows = cursor.fetchall()
+        objects = []
+        for row in compiler.results_iter([rows]):
+            obj = model.from_db(using, attnames, row[own])
+            for populator in populators:
+                populator.populate(row, obj)
+            objects.append(obj)
+        return objects

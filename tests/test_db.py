@@ -2,6 +2,7 @@
 
 import pytest
 from django.db import DatabaseError, connection
+from django.test.utils import CaptureQueriesContext
 
 from config.db import prepared_cursor
 from config.settings.base import database_from_env
@@ -56,3 +57,73 @@ def test_with_prepared_statements_off_it_is_the_plain_cursor(monkeypatch):
 def test_errors_come_out_as_django_database_errors():
     with pytest.raises(DatabaseError, match="no_such_table"), prepared_cursor() as cursor:
         cursor.execute("SELECT * FROM no_such_table WHERE id = %s", [1])
+
+
+@pytest.mark.django_db
+def test_a_compiled_query_returns_what_the_orm_returns_and_compiles_once(monkeypatch):
+    import datetime as dt
+
+    from django.db.models.sql.compiler import SQLCompiler
+    from knox.models import AuthToken
+
+    from campaigns.services.diallers import issue_dialler_credential
+    from config.db import CompiledQuery
+    from tests.factories import FloorFactory, UserFactory
+
+    now = dt.datetime(2026, 11, 22, 18, 0, tzinfo=dt.UTC)
+    integration, _ = issue_dialler_credential(
+        name="lyon-d", floors=[FloorFactory(code="lyon")], actor=None, now=now
+    )
+    person = UserFactory(username="alice")
+    AuthToken.objects.create(user=person, expiry=dt.timedelta(hours=1))
+
+    def orm(user_id):
+        return list(
+            AuthToken.objects.filter(user_id=user_id).select_related("user", "user__dialler_integration")
+        )
+
+    query = CompiledQuery(
+        lambda user_id: AuthToken.objects.filter(user_id=user_id).select_related(
+            "user", "user__dialler_integration"
+        )
+    )
+    compiled = []
+    real_as_sql = SQLCompiler.as_sql
+    monkeypatch.setattr(
+        SQLCompiler, "as_sql", lambda self, *a, **k: compiled.append(1) or real_as_sql(self, *a, **k)
+    )
+    for user in (integration.user, person, integration.user):
+        ours, theirs = query(user.pk), orm(user.pk)
+        assert [t.pk for t in ours] == [t.pk for t in theirs] and len(ours) == 1
+        token, expected = ours[0], theirs[0]
+        assert (token.digest, token.token_key, token.expiry, token.created) == (
+            expected.digest,
+            expected.token_key,
+            expected.expiry,
+            expected.created,
+        )
+        assert token.expiry is None or token.expiry.tzinfo is not None  # converters applied
+        assert token._state.adding is False and token._state.db == "default"
+        # The related objects came with the row: reading them sends no query.
+        with CaptureQueriesContext(connection) as queries:
+            user_obj = token.user
+            has_integration = hasattr(user_obj, "dialler_integration")
+        assert len(queries) == 0
+        assert (user_obj.pk, user_obj.username, user_obj.is_active) == (user.pk, user.username, True)
+        assert has_integration == (user.pk == integration.user.pk)
+        if has_integration:
+            assert user_obj.dialler_integration.pk == integration.pk
+    # The ORM queries above compiled 3 times; the compiled query once.
+    assert len(compiled) == 3 + 1
+    assert query(999_999) == []
+
+
+def test_a_query_whose_parameters_are_not_its_arguments_is_refused():
+    from django.db.models.functions import Lower
+
+    from campaigns.models import Floor
+    from config.db import CompiledQuery
+
+    query = CompiledQuery(lambda code: Floor.objects.annotate(low=Lower("code")).filter(low=code, pk__gt=0))
+    with pytest.raises(ValueError, match="are not the arguments"):
+        query("lyon")
