@@ -1,7 +1,7 @@
 """config.db.prepared_cursor: hot hand-written statements planned once per connection (issue 6)."""
 
 import pytest
-from django.db import DatabaseError, connection
+from django.db import DatabaseError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from config.db import prepared_cursor
@@ -127,3 +127,43 @@ def test_a_query_whose_parameters_are_not_its_arguments_is_refused():
     query = CompiledQuery(lambda code: Floor.objects.annotate(low=Lower("code")).filter(low=code, pk__gt=0))
     with pytest.raises(ValueError, match="are not the arguments"):
         query("lyon")
+
+
+@pytest.mark.django_db
+def test_insert_writes_the_row_save_writes():
+    import datetime as dt
+    import uuid
+
+    from django.forms.models import model_to_dict
+
+    from campaigns.models import Lease
+    from campaigns.services.diallers import issue_dialler_credential
+    from config.db import insert
+    from tests.factories import FloorFactory
+
+    now = dt.datetime(2026, 3, 29, 0, 59, 59, 999999, tzinfo=dt.UTC)
+    floor = FloorFactory(code="lyon")
+    integration, _ = issue_dialler_credential(name="lyon-d", floors=[floor], actor=None, now=now)
+
+    def lease(**kw):
+        return Lease(
+            integration=integration,
+            floor=floor,
+            created_at=now,
+            expires_at=now + dt.timedelta(minutes=5),
+            requested_size=100,
+            leased_count=97,
+            **kw,
+        )
+
+    ours, theirs = lease(id=uuid.UUID(int=1)), lease(id=uuid.UUID(int=2))
+    insert(ours)
+    theirs.save(force_insert=True)
+    assert ours._state.adding is False and ours._state.db == "default"
+    stored = {row.pk: model_to_dict(row, exclude=["id"]) for row in Lease.objects.all()}
+    assert stored[ours.pk] == stored[theirs.pk]
+    assert stored[ours.pk]["expires_at"] == now + dt.timedelta(minutes=5)
+    assert stored[ours.pk]["leased_count"] == 97 and stored[ours.pk]["campaign"] is None
+    with pytest.raises(DatabaseError):  # an INSERT, never an update of an existing row
+        with transaction.atomic():
+            insert(lease(id=uuid.UUID(int=1)))

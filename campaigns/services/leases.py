@@ -29,7 +29,7 @@ from campaigns.models import Campaign, DiallerIntegration, Floor, Lead, Lease
 from campaigns.selectors.calendar import PolicyBook
 from campaigns.selectors.callability import STATIC_REASONS, Decision, callability_loaded
 from campaigns.selectors.lease_config import LeaseConfig, lease_config
-from config.db import prepared_cursor
+from config.db import insert, prepared_cursor
 from contacts.services.audit import audit
 
 MIN_LEASE_SIZE = 1
@@ -228,7 +228,7 @@ def lease_leads(
             mine = set(Lead.objects.filter(lease_id=lease.pk).values_list("pk", flat=True))
             taken = [lead for lead in taken if lead.pk in mine]
         lease.leased_count = len(taken)
-        lease.save(force_insert=True)
+        insert(lease)  # lease.save(force_insert=True) without compiling it at every request
         # As the claim left the rows. Attribute and cache set directly: the relation descriptor's
         # checks cost ~0.5 ms per lease of 100 (py-spy on the bench) for objects built right here.
         cache_lease, cache_last_lease = (
@@ -385,12 +385,24 @@ class _CandidateQuery:
         prospect_cache = Lead.prospect.field.cache_name
         number_cache = Lead.phone_number.field.cache_name
         leads = []
+        # The numbers of one lease share a handful of zone lists (`time_zone_candidates`, JSON):
+        # each distinct text is decoded once per batch, and each instance gets its own copy of a
+        # flat list of strings (100 json.loads were ~0.3 ms per lease, measured).
+        decoded: dict = {}
         for row in rows:
             if converters:
                 row = list(row)
                 for index, funcs, field in converters:
+                    raw = row[index]
+                    flat = decoded.get((index, raw)) if type(raw) is str else None
+                    if flat is not None:
+                        row[index] = list(flat)
+                        continue
                     for func in funcs:
                         row[index] = func(row[index], field, connection)
+                    value = row[index]
+                    if type(raw) is str and type(value) is list and all(type(x) is str for x in value):
+                        decoded[(index, raw)] = tuple(value)
             lead = build(lead_model, db, lead_names, row[lead_cols])
             lead._state.fields_cache[prospect_cache] = build(p_model, db, p_names, row[p_cols])
             lead._state.fields_cache[number_cache] = build(n_model, db, n_names, row[n_cols])

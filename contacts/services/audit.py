@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from django.db import connections, models, router
-from django.db.models import signals
+from django.db import models
 from django.utils import timezone
 
+from config.db import insert
 from contacts.models import AuditEntry
 
 
@@ -48,44 +48,6 @@ def audit(
         target_repr=str(target)[:200] if target is not None else "",
         details=details or {},
     )
-    if signals.pre_save.has_listeners(AuditEntry) or signals.post_save.has_listeners(AuditEntry):
-        entry.save(force_insert=True)  # pragma: no cover (nothing listens today)
-    else:
-        _insert(entry)
+    # Every lease and result batch writes one: the INSERT is written once (config.db.insert).
+    insert(entry)
     return entry
-
-
-def _insert(entry: AuditEntry) -> None:
-    """`entry.save(force_insert=True)` as one INSERT written once per connection: every lease and
-    every result batch writes an entry, and the ORM's insert compilation took ~0.6 ms of Python per
-    lease request (~5 %, py-spy on the lease bench). Same columns, same values (each field's own
-    `get_db_prep_save`), same primary key back; tests/contacts/test_audit.py compares the rows."""
-    connection = connections[router.db_for_write(AuditEntry)]
-    fields = [f for f in AuditEntry._meta.concrete_fields if not f.primary_key]
-    values = [f.get_db_prep_save(f.pre_save(entry, add=True), connection) for f in fields]
-    with connection.cursor() as cursor:
-        sql = _insert_sql(connection, fields)
-        cursor.execute(sql, values)
-        if connection.features.can_return_columns_from_insert:
-            entry.pk = cursor.fetchone()[0]
-        else:  # pragma: no cover (SQLite ≥ 3.35 and PostgreSQL both return it)
-            entry.pk = connection.ops.last_insert_id(cursor, AuditEntry._meta.db_table, "id")
-    entry._state.adding, entry._state.db = False, connection.alias
-
-
-_INSERT_SQL: dict[str, str] = {}
-
-
-def _insert_sql(connection, fields) -> str:
-    sql = _INSERT_SQL.get(connection.vendor)
-    if sql is None:
-        quote = connection.ops.quote_name
-        pk = AuditEntry._meta.pk
-        sql = (
-            f"INSERT INTO {quote(AuditEntry._meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "  # noqa: S608 (model names only)
-            f"VALUES ({', '.join(['%s'] * len(fields))})"
-        )
-        if connection.features.can_return_columns_from_insert:
-            sql += f" RETURNING {quote(pk.column)}"
-        _INSERT_SQL[connection.vendor] = sql
-    return sql

@@ -10,6 +10,7 @@ import pytest
 
 from campaigns.models import Lead, Lease
 from campaigns.services.leases import lease_leads
+from contacts.models import PhoneNumber
 from contacts.services.suppression import suppress_number
 from tests.campaigns.leasing import NOW, callable_lead, dialler, policies, running_campaign
 from tests.factories import FloorFactory
@@ -127,3 +128,23 @@ def test_handed_out_leads_are_ordinary_instances_with_the_unread_columns_deferre
     # A column not read is loaded on access, as with .only().
     assert handed.created_at == stored.created_at
     assert handed.prospect.email == stored.prospect.email
+
+
+def test_leads_sharing_a_zone_list_each_get_their_own_copy(setting):
+    floor, campaign, integration = setting
+    zones = ["Europe/Paris", "Europe/Monaco"]  # a number whose zone is not certain
+    for _ in range(3):
+        lead = callable_lead(campaign=campaign, floor=floor)
+        PhoneNumber.objects.filter(pk=lead.phone_number_id).update(time_zone_candidates=zones)
+    other = callable_lead(campaign=campaign, floor=floor)
+
+    outcome = lease_leads(integration=integration, floor=floor, size=10, now=NOW)
+
+    lists = {lead.pk: lead.phone_number.time_zone_candidates for lead in outcome.leads}
+    assert len(lists) == 4
+    assert lists.pop(other.pk) == other.phone_number.time_zone_candidates
+    assert list(lists.values()) == [zones, zones, zones]
+    assert all(type(value) is list for value in lists.values())
+    first, second, third = lists.values()
+    first.append("UTC")  # one instance's list changed: the others are not
+    assert (second, third) == (zones, zones) and first is not second and second is not third
