@@ -16,6 +16,8 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import connection
 from rest_framework.permissions import DjangoModelPermissions
 
+from config.db import prepared_cursor
+
 MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
 
 
@@ -35,7 +37,7 @@ def load_permissions(user) -> None:
     if hasattr(user, "_user_perm_cache") or hasattr(user, "_group_perm_cache"):
         return
     caches: dict[str, set[str]] = {"user": set(), "group": set()}
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:  # planned once per connection (config.db)
         cursor.execute(_permissions_sql(), [user.pk, user.pk])
         for source, app_label, codename in cursor.fetchall():
             caches[source].add(f"{app_label}.{codename}")

@@ -76,7 +76,7 @@ class CompiledQuery:
             )
             self._compiled[using] = compiled
         sql, compiler, model, attnames, own, populators = compiled
-        with connections[using].cursor() as cursor:
+        with prepared_cursor(using) as cursor:
             cursor.execute(sql, list(args))
             rows = cursor.fetchall()
         objects = []
@@ -130,7 +130,7 @@ def insert(instance, using: str | None = None) -> None:
             sql += f" RETURNING {quote(pk.column)}"
         _INSERTS[key] = sql
     values = [f.get_db_prep_save(f.pre_save(instance, add=True), connection) for f in fields]
-    with connection.cursor() as cursor:
+    with prepared_cursor(connection.alias) as cursor:
         cursor.execute(sql, values)
         if returns_pk:
             value = cursor.fetchone()[0]

@@ -36,6 +36,7 @@ from campaigns.models import (
     RecordingNotice,
 )
 from campaigns.selectors.calendar import PolicyBook
+from config.db import prepared_cursor
 
 
 @dataclass(frozen=True)
@@ -70,7 +71,7 @@ def _version_sql(connection) -> str:
 
 def config_version(using: str = "default") -> int | None:
     connection = connections[using]
-    with connection.cursor() as cursor:
+    with prepared_cursor(using) as cursor:  # planned once per connection: every request asks
         cursor.execute(_version_sql(connection))
         row = cursor.fetchone()
     return None if row is None else row[0]

@@ -613,7 +613,7 @@ def _any_expired(now: datetime) -> bool:
         f"SELECT 1 FROM {quote(Lease._meta.db_table)} WHERE {quote(released.column)} IS NULL "  # noqa: S608 (model names only)
         f"AND {quote(expires.column)} <= %s LIMIT 1"
     )
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(sql, [expires.get_db_prep_value(now, connection)])
         return cursor.fetchone() is not None
 

@@ -8,6 +8,7 @@ from datetime import datetime
 from django.db import connection
 from django.db.models import Q
 
+from config.db import prepared_cursor
 from contacts.models import Advertiser, Suppression
 from contacts.models.compliance import SuppressionChange
 from contacts.services.suppression import active_q, number_hash
@@ -68,7 +69,8 @@ def suppressed_hashes(*, hashes, advertiser_id: int | None, at: datetime) -> set
     )
     instant = field("created_at").get_db_prep_value(at, connection)
     params = [instant, instant, Suppression.Scope.GLOBAL, Suppression.Scope.ADVERTISER, advertiser_id, value]
-    with connection.cursor() as cursor:
+    # Planned once per connection (config.db): every lease request asks, with 100 hashes or more.
+    with prepared_cursor(connection.alias) as cursor:
         cursor.execute(sql, params)
         return {row[0] for row in cursor.fetchall()}
 
