@@ -22,6 +22,12 @@ _TOKENS_WITH_USER = CompiledQuery(
 )
 
 
+def warm_token_lookup() -> None:
+    """Compile and prepare the token lookup on this process's connection (config.warmup), with a
+    key no token has."""
+    _TOKENS_WITH_USER("")
+
+
 class TokenAuthentication(KnoxTokenAuthentication):
     """knox tokens for people and dialler service users; a revoked dialler is refused even if a
     token somehow survived, and each dialler's last use is recorded.

@@ -38,7 +38,7 @@ def load_permissions(user) -> None:
         return
     caches: dict[str, set[str]] = {"user": set(), "group": set()}
     with prepared_cursor() as cursor:  # planned once per connection (config.db)
-        cursor.execute(_permissions_sql(), [user.pk, user.pk])
+        cursor.execute(permissions_sql(), [user.pk, user.pk])
         for source, app_label, codename in cursor.fetchall():
             caches[source].add(f"{app_label}.{codename}")
     user._user_perm_cache = caches["user"]
@@ -46,7 +46,7 @@ def load_permissions(user) -> None:
 
 
 @functools.cache
-def _permissions_sql() -> str:
+def permissions_sql() -> str:
     from django.contrib.auth import get_user_model
 
     user_model = get_user_model()

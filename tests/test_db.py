@@ -21,7 +21,7 @@ def _prepared_probes() -> int:
 def test_postgresql_settings_enable_prepared_statements_unless_told_not_to(monkeypatch):
     url = "postgres://postgres@127.0.0.1:5432/anything"
     monkeypatch.delenv("DB_PREPARED_STATEMENTS", raising=False)
-    assert database_from_env(url)["OPTIONS"]["prepare_threshold"] == 5
+    assert database_from_env(url)["OPTIONS"]["prepare_threshold"] == 0
     monkeypatch.setenv("DB_PREPARED_STATEMENTS", "false")
     assert "prepare_threshold" not in database_from_env(url).get("OPTIONS", {})
     assert "prepare_threshold" not in database_from_env("sqlite:///var/x.sqlite3")["OPTIONS"]
@@ -29,17 +29,17 @@ def test_postgresql_settings_enable_prepared_statements_unless_told_not_to(monke
 
 @pytest.mark.postgres
 @pytest.mark.django_db
-def test_a_statement_is_prepared_once_the_connection_has_run_it_five_times():
-    for i in range(4):
-        with prepared_cursor() as cursor:
-            cursor.execute(SQL, [i])
-            assert cursor.fetchone() == (i + 1,)
+def test_a_statement_is_prepared_at_its_first_run_and_reused():
     assert _prepared_probes() == 0
-    for i in range(4, 8):
+    with prepared_cursor() as cursor:
+        cursor.execute(SQL, [0])
+        assert cursor.fetchone() == (1,)
+    assert _prepared_probes() == 1  # prepared at the first run
+    for i in range(1, 8):
         with prepared_cursor() as cursor:
             cursor.execute(SQL, [i])
             assert cursor.fetchone() == (i + 1,)
-    assert _prepared_probes() == 1  # prepared on the 5th run, reused after
+    assert _prepared_probes() == 1  # reused, not prepared again
 
 
 @pytest.mark.postgres

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from django.db import connection
 
+from api.authentication import _TOKENS_WITH_USER
 from campaigns.selectors import lease_config as config_module
 from config.warmup import warm_connection, warm_imports
 
@@ -28,6 +29,7 @@ def test_a_warmed_process_serves_its_first_lease_configuration_from_memory(djang
         warm_imports()
         warm_connection()
         assert connection.connection is not None
+        assert set(_TOKENS_WITH_USER._compiled) == {"default"}  # the token lookup is compiled
         # The version row only: campaigns, policies, notices and floors were read by the warm-up.
         with django_assert_num_queries(1):
             config_module.lease_config()
