@@ -132,6 +132,7 @@ class LeaseView(APIView):
                 campaign=campaign,
                 refused=outcome.refused,
                 refused_next_at=outcome.refused_next_at,
+                running_campaign_ids=sorted(config.running),
             )
             body = {
                 "lease": None,

@@ -295,18 +295,27 @@ def test_extend_keeps_a_lease_alive_but_cannot_revive_an_expired_one(floor, camp
         extend_lease(integration=integration, lease_id=held.lease.pk, now=later + dt.timedelta(minutes=3))
 
 
+def _explain(floor):
+    """The explanation, checked to be the same whether the running campaigns are read with the leads
+    or given by the caller (as a lease request does, from its configuration)."""
+    joined = explain_empty_queue(floor=floor, at=NOW)
+    running = list(Campaign.objects.filter(status=Campaign.Status.RUNNING).values_list("pk", flat=True))
+    assert explain_empty_queue(floor=floor, at=NOW, running_campaign_ids=running) == joined
+    return joined
+
+
 def test_empty_queue_explanations(floor, campaign):
     integration, _ = dialler(floor)
     # Nothing at all.
-    assert explain_empty_queue(floor=floor, at=NOW)["reason"] == "nothing_pending"
+    assert _explain(floor)["reason"] == "nothing_pending"
     # A paused campaign's leads.
     paused = running_campaign(status=Campaign.Status.PAUSED)
     callable_lead(campaign=paused, floor=floor)
-    assert explain_empty_queue(floor=floor, at=NOW)["reason"] == "no_running_campaign"
+    assert _explain(floor)["reason"] == "no_running_campaign"
     # A retry not due yet: when it is.
     retry_at = NOW + dt.timedelta(hours=2)
     callable_lead(campaign=campaign, floor=floor, next_call_at=retry_at)
-    explained = explain_empty_queue(floor=floor, at=NOW)
+    explained = _explain(floor)
     assert explained["reason"] == "not_due_yet"
     assert explained["next_callable_at"] == retry_at
     assert explained["counts"] == {
@@ -319,10 +328,17 @@ def test_empty_queue_explanations(floor, campaign):
     # Everything callable is leased: next chance when the lease expires.
     callable_lead(campaign=campaign, floor=floor)
     held = lease(integration, floor)
-    explained = explain_empty_queue(floor=floor, at=NOW)
+    explained = _explain(floor)
     assert explained["reason"] == "all_leased"
     assert explained["counts"]["all_leased"] == 1
     assert explained["next_callable_at"] == min(retry_at, held.lease.expires_at)
+
+
+def test_with_no_campaign_running_every_waiting_lead_counts_as_such(floor, campaign):
+    callable_lead(campaign=campaign, floor=floor)
+    Campaign.objects.filter(pk=campaign.pk).update(status=Campaign.Status.PAUSED)
+    explained = _explain(floor)  # the caller's list of running campaigns is empty
+    assert (explained["reason"], explained["counts"]["no_running_campaign"]) == ("no_running_campaign", 1)
 
 
 def test_a_lead_without_consent_leaves_the_queue_with_its_reason(floor, campaign):
