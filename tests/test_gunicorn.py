@@ -15,14 +15,20 @@ import pytest
 from django.db import connection
 
 from api.authentication import _TOKENS_WITH_USER
+from campaigns import config_version
 from campaigns.selectors import lease_config as config_module
 from config.warmup import warm_connection, warm_imports
+from tests.factories import FloorFactory
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_warmed_process_serves_its_first_lease_configuration_from_memory(django_assert_num_queries):
+    # Whatever earlier tests left: the version triggers in place and the version row written (a
+    # flush between transactional tests empties every table, that row included).
+    config_version.install(connection)
+    FloorFactory(code="lyon-1")  # a configuration write: the triggers write the version row
     config_module.forget()
     _TOKENS_WITH_USER._compiled.clear()
     try:
@@ -33,7 +39,8 @@ def test_a_warmed_process_serves_its_first_lease_configuration_from_memory(djang
         assert set(_TOKENS_WITH_USER._compiled) == {"default"}  # the token lookup is compiled
         # The version row only: campaigns, policies, notices and floors were read by the warm-up.
         with django_assert_num_queries(1):
-            config_module.lease_config()
+            config = config_module.lease_config()
+        assert [floor.code for floor in config.floors.values()] == ["lyon-1"]
     finally:
         config_module.forget()
 
