@@ -45,6 +45,14 @@ def load_permissions(user) -> None:
     user._group_perm_cache = caches["group"]
 
 
+def warm_permissions_statement() -> None:
+    """Prepare the permissions query on this connection (config.warmup), for a user that does not
+    exist."""
+    with prepared_cursor() as cursor:
+        cursor.execute(permissions_sql(), [-1, -1])
+        cursor.fetchall()
+
+
 @functools.cache
 def permissions_sql() -> str:
     from django.contrib.auth import get_user_model

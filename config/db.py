@@ -1,4 +1,5 @@
-"""Database plumbing for the hot paths (today: the lease claim, campaigns/services/leases.py)."""
+"""Database plumbing for the hot paths: the statements every dialler lease request runs
+(campaigns/services/leases.py and what it calls)."""
 
 from __future__ import annotations
 
@@ -95,7 +96,8 @@ def insert(instance, using: str | None = None) -> None:
     INSERT each time, ~0.5 ms of Python per row (py-spy on the lease bench). Same columns, same
     values (each field's `pre_save` and `get_db_prep_save`), the primary key set back when the
     database makes it. Models with save() overridden, save signals listened to, inheritance, or
-    database-made columns (db_default, generated) go through `save()`. tests/test_db.py compares the rows with the ORM's.
+    database-made columns (db_default, generated) go through `save()`. tests/test_db.py and
+    tests/contacts/test_audit.py compare the rows with the ORM's.
     """
     from django.db import router
     from django.db.models import Model, signals

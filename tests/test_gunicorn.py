@@ -16,8 +16,10 @@ from django.db import connection
 
 from api.authentication import _TOKENS_WITH_USER
 from campaigns import config_version
+from campaigns.models import Lead, Lease
 from campaigns.selectors import lease_config as config_module
 from config.warmup import warm_connection, warm_imports
+from contacts.models import AuditEntry
 from tests.factories import FloorFactory
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -41,6 +43,14 @@ def test_a_warmed_process_serves_its_first_lease_configuration_from_memory(djang
         with django_assert_num_queries(1):
             config = config_module.lease_config()
         assert [floor.code for floor in config.floors.values()] == ["lyon-1"]
+        # Nothing was written; on PostgreSQL the claim and the lookups are prepared.
+        assert (Lead.objects.count(), Lease.objects.count(), AuditEntry.objects.count()) == (0, 0, 0)
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT statement FROM pg_prepared_statements")
+                prepared = [row[0] for row in cursor.fetchall()]
+            for marker in ("WITH picked AS", "knox_authtoken", "auth_permission", "contacts_suppression"):
+                assert any(marker in statement for statement in prepared), marker
     finally:
         config_module.forget()
 
