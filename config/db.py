@@ -70,18 +70,22 @@ class CompiledQuery:
             compiled = (
                 sql,
                 compiler,
+                # What `results_iter` works out at every call.
+                compiler.get_converters([s[0] for s in select[: compiler.col_count]]),
                 klass_info["model"],
                 [f[0].target.attname for f in select[start:end]],
                 slice(start, end),
                 get_related_populators(klass_info, select, using),
             )
             self._compiled[using] = compiled
-        sql, compiler, model, attnames, own, populators = compiled
+        sql, compiler, converters, model, attnames, own, populators = compiled
         with prepared_cursor(using) as cursor:
             cursor.execute(sql, list(args))
             rows = cursor.fetchall()
+        if converters:
+            rows = compiler.apply_converters(rows, converters)
         objects = []
-        for row in compiler.results_iter([rows]):
+        for row in rows:
             obj = model.from_db(using, attnames, row[own])
             for populator in populators:
                 populator.populate(row, obj)

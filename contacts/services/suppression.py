@@ -31,10 +31,19 @@ def number_hash(e164: str) -> str:
     Unpeppered, a hash of a phone number is reversible by enumerating the numbering plan (a few
     hundred million candidates per country): the pepper lives in settings, not in the database.
     HMAC rather than hash(pepper + number) so the construction has no length-extension quirks.
+    The keyed HMAC is built once per pepper and copied for each number: every lease hashes each
+    number it checks, and keying took 40 % of the 4 µs a hash cost (measured).
     """
-    return hmac.new(
-        settings.SUPPRESSION_HASH_PEPPER.encode(), e164.strip().encode(), hashlib.sha256
-    ).hexdigest()
+    pepper = settings.SUPPRESSION_HASH_PEPPER
+    keyed = _KEYED.get(pepper)
+    if keyed is None:
+        keyed = _KEYED[pepper] = hmac.new(pepper.encode(), digestmod=hashlib.sha256)
+    digest = keyed.copy()
+    digest.update(e164.strip().encode())
+    return digest.hexdigest()
+
+
+_KEYED: dict[str, hmac.HMAC] = {}
 
 
 def _lock_number(key: str) -> None:
