@@ -47,6 +47,8 @@ from collections import Counter
 from pathlib import Path
 from urllib.parse import urlparse
 
+import orjson
+
 BASE = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE))
 
@@ -330,13 +332,15 @@ class Client:
         self.headers = {"Authorization": f"Token {token}", "Content-Type": "application/json"}
 
     def post(self, path: str, body: dict) -> tuple[int, dict, float]:
-        data = json.dumps(body)
+        # orjson: the client threads share the 2 cores with the server, and a dialler is usually a
+        # compiled program; the standard library's JSON cost ~1 ms per 100 items on the client.
+        data = orjson.dumps(body)
         t0 = time.perf_counter()
         self.conn.request("POST", path, body=data, headers=self.headers)
         response = self.conn.getresponse()
         payload = response.read()
         elapsed = time.perf_counter() - t0
-        return response.status, json.loads(payload), elapsed
+        return response.status, orjson.loads(payload), elapsed
 
 
 def run_clients(target) -> float:
