@@ -1,16 +1,16 @@
 """JSON responses written by orjson: what DRF's JSONRenderer writes, byte for byte but for two cases.
 
 A dialler's lease answer is up to 500 items; the standard library's encoder took ~9 % of a lease
-request's Python time on the lease bench (~1 ms per 100 items); orjson takes a quarter of that. Every type
-the standard encoder meets natively is one orjson writes the same way; the rest (datetimes, dates,
-times, decimals, lazy translations, querysets, sets…) go through DRF's own encoder's `default`, so
-their text is DRF's. Anything orjson refuses (an integer beyond 64 bits) and an indent asked by the
+request's Python time on the lease bench (~1 ms per 100 items); orjson takes a quarter of that.
+Every type the standard encoder meets natively is one orjson writes the same way; the rest
+(datetimes, dates, times, decimals, lazy translations, querysets, sets…) go through DRF's own
+encoder's `default`, so their text is DRF's. Anything orjson refuses (an integer beyond 64 bits) and an indent asked by the
 browsable API are rendered by DRF's renderer itself.
 
 Two deliberate differences, both found only by scanning the whole answer again (~0.3–0.6 ms per
 100 leads, five to ten times the encoding):
-- a float with an exponent is written 1e-7 where json.dumps writes 1e-07: the same number to any
-  JSON reader;
+- a float small enough to be written with an exponent is written 2.5e-9 where json.dumps writes
+  2.5e-09: the same number to any JSON reader;
 - a NaN or infinite float, which DRF refuses with an exception (a 500), is written as null; no API
   value is computed so.
 tests/api/test_renderers.py compares the two on every kind of value.

@@ -461,8 +461,8 @@ def candidate_query() -> _CandidateQuery:
 
 
 def warm_lease_statements(now: datetime) -> None:
-    """Run the claim and the expired-lease probe once with arguments that match no row (no floor
-    -1, no campaign): the connection prepares them and the database server loads the tables and
+    """Run the claim and the expired-lease probe once with arguments that match no row (floor -1,
+    campaign -1): the connection prepares them and the database server loads the tables and
     indexes they touch, so a worker's first real lease does not pay for it (config.warmup)."""
     any_expired_lease(now)
     if connection.vendor == "postgresql":
