@@ -23,11 +23,16 @@ floor of its own; the ratio and the paced rate use the mean of the two (one ~1 s
 between runs on this shared machine).
 
 Why both lease phases: with CLIENTS closed-loop clients on 2 cores, Little's law makes the p50
-about CLIENTS × the service time whatever the code does (a p99 under 100 ms there would need
-~13,000 leads/s); the paced phase asks the latency question at the rate the target names.
+about CLIENTS × the service time whatever the code does (a p99 under 100 ms there needs ~11,000
+leads/s, ~16 ms of CPU per lease in all); the paced phase asks the latency question at the rate
+the target names.
 
-Prints leads/s, results/s, p50/p99 latency of each phase and the raw rate, and each target's
-pass/fail; exits 1 if a lead was handed out twice, a lead was lost, a result was not recorded
+gunicorn starts with `config/gunicorn.py`, the production settings (warm workers).
+
+Prints leads/s, results/s, p50/p99 latency of each phase and the raw rate, the CPU each request
+cost in gunicorn, PostgreSQL and the clients, and each target's pass/fail; writes each saturated
+lease request's (end, latency, count) per client to bench/data/lease_trace.json, to see which
+requests made the p99; exits 1 if a lead was handed out twice, a lead was lost, a result was not recorded
 exactly once, or a paced request failed.
 """
 
