@@ -3,10 +3,13 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from django.db import connections
+from django.db import connections, router
+from django.db.models import Model, signals
+from django.db.models.query import get_related_populators
 
 
 @contextmanager
@@ -57,8 +60,6 @@ class CompiledQuery:
         self._compiled: dict[str, tuple] = {}
 
     def __call__(self, *args, using: str = "default") -> list:
-        from django.db.models.query import get_related_populators
-
         compiled = self._compiled.get(using)
         if compiled is None:
             compiler = self.build(*args).query.get_compiler(using=using)
@@ -103,18 +104,10 @@ def insert(instance, using: str | None = None) -> None:
     database-made columns (db_default, generated) go through `save()`. tests/test_db.py and
     tests/contacts/test_audit.py compare the rows with the ORM's.
     """
-    from django.db import router
-    from django.db.models import Model, signals
-
     model = type(instance)
     meta = model._meta
-    if (
-        model.save is not Model.save
-        or meta.parents
-        or signals.pre_save.has_listeners(model)
-        or signals.post_save.has_listeners(model)
-        or any(f.generated or f.has_db_default() for f in meta.concrete_fields)
-    ):
+    # Listeners can be connected at any time: asked at each call, the model's own shape once.
+    if _needs_save(model) or signals.pre_save.has_listeners(model) or signals.post_save.has_listeners(model):
         instance.save(force_insert=True, using=using)
         return
     connection = connections[using or router.db_for_write(model, instance=instance)]
@@ -147,3 +140,15 @@ def insert(instance, using: str | None = None) -> None:
 
 
 _INSERTS: dict[tuple, str] = {}
+
+
+@functools.cache
+def _needs_save(model) -> bool:
+    """The model overrides save(), inherits from a concrete model, or has columns the database
+    fills (db_default, generated): `insert` leaves those to save()."""
+    meta = model._meta
+    return (
+        model.save is not Model.save
+        or bool(meta.parents)
+        or any(f.generated or f.has_db_default() for f in meta.concrete_fields)
+    )
