@@ -38,8 +38,15 @@ class Lead(models.Model):
     attempts = models.PositiveIntegerField(default=0)
     next_call_at = models.DateTimeField(null=True, blank=True)
     callback_at = models.DateTimeField(null=True, blank=True)
+    # Indexed only where set (`lead_callback_agent_idx`): a lease or a result writes a new version
+    # of each lead's row, and every full index gets an entry for it, NULL or not.
     callback_agent = models.ForeignKey(
-        "campaigns.Agent", null=True, blank=True, on_delete=models.SET_NULL, related_name="callbacks"
+        "campaigns.Agent",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="callbacks",
+        db_index=False,
     )
     # No index: no query looks leads up by their last outcome, and a code that is some lead's last
     # outcome has attempts, which PROTECT it from deletion (the only use such an index would have).
@@ -65,6 +72,7 @@ class Lead(models.Model):
         on_delete=models.SET_NULL,
         related_name="leads",
         db_constraint=False,
+        db_index=False,  # `lead_lease_idx`, where set
     )
     # The last lease that held the lead, kept after the lead is reported or returned: a result that
     # arrives just after its lease expired is still the dialler's call (it happened, and it counts
@@ -93,6 +101,17 @@ class Lead(models.Model):
         ]
         indexes = [
             models.Index(fields=["floor", "state", "next_call_at"], name="lead_queue_idx"),
+            # Partial: only leads that have one are ever looked up by lease or callback agent
+            # (`lease = x`, `callback_agent = x`), and a row version whose column is NULL adds no
+            # entry. Each lease of 100 then writes 100 index entries fewer (the callback agent),
+            # and each result or return 100 more fewer (the lease): ~10 % of the claim's database
+            # time, measured on the raw claim.
+            models.Index(fields=["lease"], name="lead_lease_idx", condition=Q(lease__isnull=False)),
+            models.Index(
+                fields=["callback_agent"],
+                name="lead_callback_agent_idx",
+                condition=Q(callback_agent__isnull=False),
+            ),
             # The hand-over order (priority, then longest-waiting) walked straight off the index, so
             # a lease of 100 reads ~100 rows instead of sorting the floor's whole queue. PostgreSQL
             # has a NULLS FIRST twin instead (migrations 0005 and 0012), which SQLite cannot declare.
