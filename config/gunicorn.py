@@ -6,11 +6,12 @@ configuration read, the statements prepared), and with 8 diallers asking at once
 a worker recycle those first answers were the slowest of the run (BENCHMARKS.md, issue 6).
 
 Before it accepts a request, each worker:
-- imports every view and writes the SQL the lease path writes once per process;
+- imports every view, compiles every URL pattern, imports what the middleware imports at its
+  first request, and writes the SQL the lease path writes once per process;
 - opens its own database connection, reads the lease configuration and runs once each read-only
-  statement of a lease request with arguments that match nothing (`config.warmup`). A database
-  that is down does not stop the worker: the first request gets the usual error and the next one
-  retries;
+  statement of a lease request with arguments that match nothing (`config.warmup`), then opens
+  the throttles' cache connection. A database or cache that is down does not stop the worker: the
+  first request gets the usual error and the next one retries;
 - then `gc.freeze()`: what it loaded so far is never walked by the garbage collector again.
 
 The application is not preloaded in the master on purpose. A forked worker shares the master's
@@ -37,11 +38,13 @@ log = logging.getLogger("gunicorn.error")
 
 
 def post_worker_init(worker) -> None:
-    from config.warmup import warm_connection, warm_imports
+    from config.warmup import warm_cache, warm_connection, warm_imports
 
     warm_imports()
-    try:
-        warm_connection()
-    except Exception:  # a database down at boot must not keep the worker from serving /health/
-        log.warning("worker %s: warm-up skipped", worker.pid, exc_info=True)
+    # A database or cache down at boot must not keep the worker from serving /health/.
+    for step in (warm_connection, warm_cache):
+        try:
+            step()
+        except Exception:
+            log.warning("worker %s: %s skipped", worker.pid, step.__name__, exc_info=True)
     gc.freeze()

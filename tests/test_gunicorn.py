@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from django.db import connection
+from django.urls import URLResolver, get_resolver
 
 from api.authentication import _TOKENS_WITH_USER
 from campaigns import config_version
@@ -39,6 +40,9 @@ def test_a_warmed_process_serves_its_first_lease_configuration_from_memory(djang
         warm_connection()
         assert connection.connection is not None
         assert set(_TOKENS_WITH_USER._compiled) == {"default"}  # the token lookup is compiled
+        patterns = list(_walk(get_resolver()))
+        assert len(patterns) > 100
+        assert [p for p in patterns if "regex" not in p.pattern.__dict__] == []  # every one compiled
         # The version row only: campaigns, policies, notices and floors were read by the warm-up.
         with django_assert_num_queries(1):
             config = config_module.lease_config()
@@ -55,13 +59,20 @@ def test_a_warmed_process_serves_its_first_lease_configuration_from_memory(djang
         config_module.forget()
 
 
+def _walk(resolver):
+    for pattern in resolver.url_patterns:
+        yield pattern
+        if isinstance(pattern, URLResolver):
+            yield from _walk(pattern)
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 
 
-def test_workers_boot_and_answer_with_the_database_down(tmp_path):
+def test_workers_boot_and_answer_with_the_database_and_the_cache_down(tmp_path):
     with socket.socket() as s:  # a port nothing listens on: the database is "down"
         s.bind(("127.0.0.1", 0))
         dead_port = s.getsockname()[1]
@@ -71,6 +82,7 @@ def test_workers_boot_and_answer_with_the_database_down(tmp_path):
         **{k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"},
         "DJANGO_SETTINGS_MODULE": "config.settings.local",
         "DATABASE_URL": f"postgres://postgres@127.0.0.1:{dead_port}/nothing",
+        "CACHE_URL": f"redis://127.0.0.1:{dead_port}/0",
         "CELERY_BROKER_URL": "",
         "WEB_CONCURRENCY": "2",
     }
@@ -106,10 +118,11 @@ def test_workers_boot_and_answer_with_the_database_down(tmp_path):
                 time.sleep(0.3)
         assert status == 503, log.read_text()
         # One worker answered; the other may still be trying its database.
-        while time.monotonic() < deadline and log.read_text().count("warm-up skipped") < 2:
+        while time.monotonic() < deadline and log.read_text().count("warm_cache skipped") < 2:
             time.sleep(0.2)
         text = log.read_text()
-        assert text.count("warm-up skipped") == 2, text
+        assert text.count("warm_connection skipped") == 2, text
+        assert text.count("warm_cache skipped") == 2, text
         assert "Booting worker" in text
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
