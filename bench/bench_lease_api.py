@@ -313,6 +313,7 @@ def start_gunicorn(url: str, port: int) -> subprocess.Popen:
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
             conn.request("GET", "/api/v1/")
             conn.getresponse().read()
+            wait_until_idle(proc.pid, deadline)
             return proc
         except OSError:
             if proc.poll() is not None:
@@ -320,6 +321,24 @@ def start_gunicorn(url: str, port: int) -> subprocess.Popen:
             time.sleep(0.3)
     stop(proc)
     sys.exit(f"gunicorn did not start; see {log.name}")
+
+
+def wait_until_idle(gunicorn_pid: int, deadline: float, quiet: float = 0.3) -> None:
+    """Return once every worker has booted: WORKERS children and no CPU used by any gunicorn
+    process for `quiet` seconds. The first answer to the probe comes from the first worker ready;
+    the others were still importing and warming up (~0.07 s of CPU each left, measured), which the
+    lease phase then paid for in its first requests and in its gunicorn CPU line."""
+    meter = CpuMeter(gunicorn_pid)
+    last = None
+    still_since = time.monotonic()
+    while time.monotonic() < deadline:
+        sample = meter._sample()["gunicorn"]
+        if len(sample) == WORKERS + 1 and sample == last:
+            if time.monotonic() - still_since >= quiet:
+                return
+        else:
+            last, still_since = sample, time.monotonic()
+        time.sleep(0.05)
 
 
 def stop(proc: subprocess.Popen) -> None:
