@@ -167,3 +167,59 @@ def test_insert_writes_the_row_save_writes():
     with pytest.raises(DatabaseError):  # an INSERT, never an update of an existing row
         with transaction.atomic():
             insert(lease(id=uuid.UUID(int=1)))
+
+
+@pytest.mark.django_db
+def test_insert_of_several_rows_writes_what_save_writes_in_one_statement_on_postgresql(
+    django_assert_num_queries,
+):
+    """The lease and its audit entry: one statement on PostgreSQL (a WITH per INSERT), one per row on
+    SQLite; the same rows as save(), the database-made key set back on the instance."""
+    import datetime as dt
+    import uuid
+
+    from django.db import connection
+    from django.forms.models import model_to_dict
+
+    from campaigns.models import Lease
+    from campaigns.services.diallers import issue_dialler_credential
+    from config.db import insert
+    from contacts.models import AuditEntry
+    from contacts.services.audit import audit_entry
+    from tests.factories import FloorFactory
+
+    now = dt.datetime(2026, 10, 25, 0, 59, 59, 999999, tzinfo=dt.UTC)
+    floor = FloorFactory(code="lyon")
+    integration, _ = issue_dialler_credential(name="lyon-d", floors=[floor], actor=None, now=now)
+
+    def pair(n):
+        lease = Lease(
+            id=uuid.UUID(int=n),
+            integration=integration,
+            floor=floor,
+            created_at=now,
+            expires_at=now + dt.timedelta(minutes=5),
+            requested_size=100,
+            leased_count=n,
+        )
+        entry = audit_entry(integration.user, "campaigns.leads.leased", lease, {"lead_ids": [n, 7]}, at=now)
+        return lease, entry
+
+    (ours, our_entry), (theirs, their_entry) = pair(1), pair(2)
+    with django_assert_num_queries(1 if connection.vendor == "postgresql" else 2):
+        insert(ours, our_entry)
+    theirs.save(force_insert=True)
+    their_entry.save(force_insert=True)
+    assert our_entry.pk is not None and our_entry.pk != their_entry.pk
+    assert [i._state.adding for i in (ours, our_entry)] == [False, False]
+    leases = {row.pk: model_to_dict(row, exclude=["id"]) for row in Lease.objects.all()}
+    assert leases[ours.pk] == {**leases[theirs.pk], "leased_count": 1}
+    entries = {row.pk: model_to_dict(row, exclude=["id"]) for row in AuditEntry.objects.all()}
+    assert entries[our_entry.pk] == {
+        **entries[their_entry.pk],
+        "target_id": str(ours.pk),
+        "target_repr": str(ours),
+        "details": {"lead_ids": [1, 7]},
+    }
+    assert entries[our_entry.pk]["actor"] == integration.user.pk
+    assert entries[our_entry.pk]["action"] == "campaigns.leads.leased"

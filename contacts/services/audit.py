@@ -37,8 +37,24 @@ def audit(
 
     Call it inside the transaction of the change it records, so that both commit or neither does.
     """
+    entry = audit_entry(actor, action, target, details, at=at)
+    # Every lease and result batch writes one: the INSERT is written once (config.db.insert).
+    insert(entry)
+    return entry
+
+
+def audit_entry(
+    actor: Any,
+    action: str,
+    target: models.Model | None = None,
+    details: dict | None = None,
+    *,
+    at: datetime | None = None,
+) -> AuditEntry:
+    """The entry `audit` writes, not written yet: for a caller that writes it in the same statement
+    as the row it records (`config.db.insert(row, entry)`), inside the same transaction."""
     user = actor if actor is not None and getattr(actor, "is_authenticated", False) else None
-    entry = AuditEntry(
+    return AuditEntry(
         at=at or timezone.now(),
         actor=user,
         actor_label=actor_label(actor),
@@ -48,6 +64,3 @@ def audit(
         target_repr=str(target)[:200] if target is not None else "",
         details=details or {},
     )
-    # Every lease and result batch writes one: the INSERT is written once (config.db.insert).
-    insert(entry)
-    return entry
