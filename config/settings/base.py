@@ -220,6 +220,9 @@ LOGIN_URL = "/admin/login/"
 SUPPRESSION_HASH_PEPPER = env("SUPPRESSION_HASH_PEPPER", default="embedded-pepper-change-me")
 # CNIL référentiel "gestion des activités commerciales": prospect data 3 years after last contact.
 PROSPECT_RETENTION_DAYS = env.int("PROSPECT_RETENTION_DAYS", default=3 * 365)
+# How long a slow count of an idle floor's leads may be reused by an empty lease answer
+# (campaigns.selectors.queue); 0 counts at every empty answer.
+EMPTY_QUEUE_REUSE_SECONDS = env.int("EMPTY_QUEUE_REUSE_SECONDS", default=5)
 
 LOGGING = {
     "version": 1,

@@ -379,3 +379,45 @@ def test_a_stale_register_holds_the_lead_for_a_recheck_instead_of_suppressing_it
     assert outcome.refused == {"register_stale": 1}
     lead.refresh_from_db()
     assert (lead.state, lead.done_reason, lead.next_call_at) == (Lead.State.PENDING, "", NOW + RECHECK_DELAY)
+
+
+def test_a_slow_count_of_an_idle_floor_is_reused_for_a_few_seconds_only(
+    floor, campaign, settings, monkeypatch
+):
+    """Diallers poll an idle floor; each empty answer counts every lead of it. A count slower than
+    SLOW_COUNT_SECONDS is reused, for that floor and question, for EMPTY_QUEUE_REUSE_SECONDS of both
+    the clock and the instant asked about; a quick one never is."""
+    from campaigns.selectors import queue
+
+    clock = [1000.0]
+    monkeypatch.setattr(queue.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(queue, "_COUNTS", {})
+    settings.EMPTY_QUEUE_REUSE_SECONDS = 5
+    retry_at = NOW + dt.timedelta(hours=2)
+    callable_lead(campaign=campaign, floor=floor, next_call_at=retry_at)
+
+    def not_due_yet(at=NOW, **kwargs):
+        return explain_empty_queue(floor=floor, at=at, **kwargs)["counts"]["not_due_yet"]
+
+    # Quick counts (the real threshold, a frozen clock): always exact.
+    assert not_due_yet() == 1
+    callable_lead(campaign=campaign, floor=floor, next_call_at=retry_at)
+    assert not_due_yet() == 2
+    assert queue._COUNTS == {}
+
+    monkeypatch.setattr(queue, "SLOW_COUNT_SECONDS", 0)  # every count is "slow" from here
+    assert not_due_yet() == 2
+    callable_lead(campaign=campaign, floor=floor, next_call_at=retry_at)
+    clock[0] += 4.9
+    assert not_due_yet(at=NOW + dt.timedelta(seconds=4)) == 2  # reused: 4.9 s old, for 4 s later
+    assert not_due_yet(campaign=campaign) == 3  # another question: counted
+    assert not_due_yet(at=NOW - dt.timedelta(seconds=1)) == 3  # an earlier instant: counted anew
+    clock[0] += 4
+    callable_lead(campaign=campaign, floor=floor, next_call_at=retry_at)
+    assert not_due_yet() == 3  # the count of the line above: 4 s old, for 1 s earlier
+    clock[0] += 1.1
+    assert not_due_yet() == 4  # 5.1 s old: counted anew
+
+    settings.EMPTY_QUEUE_REUSE_SECONDS = 0
+    callable_lead(campaign=campaign, floor=floor, next_call_at=retry_at)
+    assert not_due_yet() == 5
