@@ -116,7 +116,7 @@ def _floor_counts(*, floor, at: datetime, campaign, running_campaign_ids) -> dic
         counted_at, counted_for, agg = kept
         if started - counted_at < reuse and timedelta(0) <= at - counted_for < timedelta(seconds=reuse):
             return agg
-        del _COUNTS[key]
+        _COUNTS.pop(key, None)  # threads of one process may race here: pop, not del
     leads = Lead.objects.filter(floor=floor)
     if campaign is not None:
         leads = leads.filter(campaign=campaign)
