@@ -97,7 +97,9 @@ class CompiledQuery:
 def insert(*instances, using: str | None = None) -> None:
     """`instance.save(force_insert=True)` for each instance, as INSERTs written once per model and
     database; on PostgreSQL several instances go in one statement (each INSERT a data-modifying
-    `WITH`, all run to completion in that statement), so one round trip writes them all.
+    `WITH`, all run to completion in that statement), so one round trip writes them all. They share
+    one snapshot: a row must not need another of the same call to exist before it (foreign keys
+    checked at commit, as Django declares them, are fine).
 
     For rows written at every dialler request (the lease and its audit entry): the ORM compiled the
     INSERT each time, ~0.5 ms of Python per row, and each statement costs a round trip of ~0.2 ms of

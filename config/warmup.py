@@ -1,7 +1,7 @@
 """What a server process does before its first request, so that request is not the slow one.
 
 Used by `config/gunicorn.py`, in each worker before it accepts requests: `warm_imports`, then
-`warm_connection`.
+`warm_connection` and `warm_cache`.
 """
 
 from django.conf import settings
