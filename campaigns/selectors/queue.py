@@ -135,10 +135,11 @@ def _floor_counts(*, floor, at: datetime, campaign, running_campaign_ids) -> dic
         done=Count("id", filter=running & Q(state=Lead.State.DONE)),
         suppressed_leads=Count("id", filter=running & Q(state=Lead.State.SUPPRESSED)),
     )
-    if reuse > 0 and time.monotonic() - started >= SLOW_COUNT_SECONDS:
+    finished = time.monotonic()
+    if reuse > 0 and finished - started >= SLOW_COUNT_SECONDS:
         if len(_COUNTS) >= 1000:  # floors × campaigns of one deployment: far fewer; a bound anyway
             _COUNTS.clear()
-        _COUNTS[key] = (time.monotonic(), at, agg)
+        _COUNTS[key] = (finished, at, agg)
     return agg
 
 

@@ -113,7 +113,6 @@ class LeaseOutcome:
     # Why candidates checked during this request were held back, and when the first becomes callable.
     refused: Counter = field(default_factory=Counter)
     refused_next_at: datetime | None = None
-    running_campaign_ids: list[int] = field(default_factory=list)
     # What the request read of campaigns, policies and notices (the lease items and their window
     # ends reuse it).
     config: LeaseConfig | None = None
@@ -170,7 +169,7 @@ def lease_leads(
     campaigns = dict(config.running)
     if campaign is not None:
         campaigns = {campaign.pk: campaigns[campaign.pk]} if campaign.pk in campaigns else {}
-    outcome = LeaseOutcome(lease=None, leads=[], running_campaign_ids=sorted(campaigns), config=config)
+    outcome = LeaseOutcome(lease=None, leads=[], config=config)
     if not campaigns:
         return outcome
 
