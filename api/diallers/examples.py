@@ -219,10 +219,28 @@ CALLBACKS = [
         "state": "callback_due",
         "first_name": "Camille",
         "last_name": "Martin",
+        "callable": True,
+        "not_callable_reasons": [],
+        "next_callable_at": None,
         "e164": "+33612000001",
         "time_zone": "Europe/Paris",
         "last_outcome": "callback",
-    }
+    },
+    {
+        "lead": 102,
+        "campaign": "Model E test drives",
+        "callback_at": "2026-11-24T12:30:00Z",
+        "agent_code": None,
+        "state": "callback_due",
+        "first_name": "Louis",
+        "last_name": "Bernard",
+        "callable": False,
+        "not_callable_reasons": ["outside_hours"],
+        "next_callable_at": "2026-11-24T13:00:00Z",
+        "e164": None,
+        "time_zone": "Europe/Paris",
+        "last_outcome": "callback",
+    },
 ]
 
 HISTORY = [

@@ -8,11 +8,12 @@ The rules are the serializer's: same names, same limits, and every message names
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 
 from django.utils.dateparse import parse_datetime
 
-from api.diallers.serializers import AppointmentSerializer, RecordingRefSerializer
+from api.diallers.serializers import MAX_ID, AppointmentSerializer, RecordingRefSerializer
 from campaigns.models import Attempt
 
 NOTICE_ANSWERS = frozenset(Attempt.NoticeAnswer.values)
@@ -34,7 +35,10 @@ def _text(raw, name, errors, *, max_length, required=False, default=""):
         errors[name] = "Not a valid string."
         return default
     value = str(value)
-    if required and not value:
+    if "\x00" in value:
+        # PostgreSQL refuses NUL in text: the whole batch would fail at the INSERT.
+        errors[name] = "Null characters are not allowed."
+    elif required and not value:
         errors[name] = "This field may not be blank."
     elif len(value) > max_length:
         errors[name] = f"Ensure this field has no more than {max_length} characters."
@@ -51,10 +55,14 @@ def _int(raw, name, errors, *, required=False):
         errors[name] = "A valid integer is required."
         return None
     try:
-        return int(value)
-    except (TypeError, ValueError):
+        number = int(value)
+    except (TypeError, ValueError, OverflowError):  # OverflowError: int(float("inf"))
         errors[name] = "A valid integer is required."
         return None
+    if not 0 < number <= MAX_ID:
+        errors[name] = f"Must be between 1 and {MAX_ID}."
+        return None
+    return number
 
 
 def _bool(raw, name, errors, *, default):
@@ -71,7 +79,15 @@ def _datetime(raw, name, errors, *, required=False):
         if required:
             errors[name] = "This field is required."
         return None
-    parsed = parse_datetime(value) if isinstance(value, str) else None
+    try:
+        # ValueError: well-formed but impossible (30 February, an offset of 25 hours);
+        # OverflowError: no UTC instant (year 1 ahead of UTC, year 9999 behind it).
+        parsed = parse_datetime(value) if isinstance(value, str) else None
+        if parsed is not None and parsed.tzinfo is not None:
+            parsed.astimezone(dt.UTC)
+    except (ValueError, OverflowError):
+        errors[name] = "Not a valid date and time."
+        return None
     if parsed is None:
         errors[name] = "Datetime has wrong format. Use ISO 8601, e.g. 2026-11-23T10:01:05+01:00."
         return None

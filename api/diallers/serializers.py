@@ -1,8 +1,34 @@
+import datetime as dt
+
+from django.utils import timezone
 from rest_framework import serializers
 
 from campaigns.models import Attempt
 from campaigns.services.leases import DEFAULT_TTL, MAX_LEASE_SIZE, MAX_TTL, MIN_TTL
 from campaigns.services.results import MAX_RESULTS_PER_REQUEST
+
+# The database's integer range (bigint): a larger id matches no row, and SQLite cannot bind it.
+MAX_ID = 2**63 - 1
+
+
+class AwareDateTimeField(serializers.DateTimeField):
+    """A date-time that carries its own offset. DRF would read a naive one in the server's zone
+    (UTC), so a callback asked for "14:30" in Paris would land at 15:30 there: refused instead, as
+    the results endpoint does."""
+
+    default_error_messages = {
+        "naive": "Give a time zone offset (e.g. Z or +01:00).",
+        "overflow": "Not a valid date and time.",
+    }
+
+    def enforce_timezone(self, value):
+        if timezone.is_naive(value):
+            self.fail("naive")
+        try:
+            value.astimezone(dt.UTC)  # year 9999 behind UTC or year 1 ahead of it: no UTC instant
+        except OverflowError:
+            self.fail("overflow")
+        return super().enforce_timezone(value)
 
 
 class LeaseRequestSerializer(serializers.Serializer):
@@ -79,7 +105,7 @@ class LeaseStateSerializer(serializers.Serializer):
 
 class ReleaseSerializer(serializers.Serializer):
     leads = serializers.ListField(
-        child=serializers.IntegerField(),
+        child=serializers.IntegerField(min_value=1, max_value=MAX_ID),
         required=False,
         max_length=MAX_LEASE_SIZE,
         help_text="Return only these leads (the lease stays live); omit to end the lease.",
@@ -94,15 +120,18 @@ class ReleasedSerializer(serializers.Serializer):
 
 class RecordingRefSerializer(serializers.Serializer):
     uri = serializers.URLField(max_length=500)
-    duration_seconds = serializers.IntegerField(min_value=0, required=False, allow_null=True)
-    size_bytes = serializers.IntegerField(min_value=0, required=False, allow_null=True)
+    # The columns' ranges (integer, bigint): a larger value would fail the whole batch's INSERT.
+    duration_seconds = serializers.IntegerField(
+        min_value=0, max_value=2**31 - 1, required=False, allow_null=True
+    )
+    size_bytes = serializers.IntegerField(min_value=0, max_value=MAX_ID, required=False, allow_null=True)
     checksum = serializers.CharField(max_length=64, required=False, allow_blank=True)
     payment_data_spoken = serializers.BooleanField(required=False, default=False)
 
 
 class AppointmentSerializer(serializers.Serializer):
     dealer = serializers.CharField(max_length=200)
-    at = serializers.DateTimeField()
+    at = AwareDateTimeField()
     model = serializers.CharField(max_length=200)
 
 
@@ -194,8 +223,8 @@ class SuppressionFeedSerializer(serializers.Serializer):
 class AgentOutcomeSerializer(serializers.Serializer):
     outcome = serializers.SlugField(max_length=40)
     attempt = serializers.IntegerField(required=False, allow_null=True, help_text="Correct this attempt")
-    started_at = serializers.DateTimeField(required=False, allow_null=True)
-    callback_at = serializers.DateTimeField(required=False, allow_null=True)
+    started_at = AwareDateTimeField(required=False, allow_null=True)
+    callback_at = AwareDateTimeField(required=False, allow_null=True)
     callback_personal = serializers.BooleanField(required=False, default=False)
     note = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
     appointment = AppointmentSerializer(required=False, allow_null=True)
@@ -226,6 +255,9 @@ class AgentOutcomeResponseSerializer(serializers.Serializer):
 
 
 class CallbackSerializer(serializers.Serializer):
+    """A due callback and whether it may be dialled now (context: `decisions`, lead id → the
+    hand-over decision at this instant)."""
+
     lead = serializers.IntegerField(source="pk")
     campaign = serializers.CharField(source="campaign.name")
     callback_at = serializers.DateTimeField()
@@ -233,9 +265,34 @@ class CallbackSerializer(serializers.Serializer):
     state = serializers.CharField()
     first_name = serializers.CharField(source="prospect.first_name")
     last_name = serializers.CharField(source="prospect.last_name")
-    e164 = serializers.CharField(source="phone_number.e164")
+    callable = serializers.SerializerMethodField(help_text="May be dialled now (the lease's full check)")
+    not_callable_reasons = serializers.SerializerMethodField(
+        help_text="Why not now (e.g. outside_hours, suppressed); empty when callable"
+    )
+    next_callable_at = serializers.SerializerMethodField(
+        help_text="When it may be dialled, if a time can be known (null when callable or never)"
+    )
+    e164 = serializers.SerializerMethodField(help_text="The number to dial; null while it may not be dialled")
     time_zone = serializers.CharField(source="phone_number.time_zone")
     last_outcome = serializers.SerializerMethodField()
+
+    def _decision(self, lead):
+        return self.context["decisions"][lead.pk]
+
+    def get_callable(self, lead) -> bool:
+        return self._decision(lead).callable
+
+    def get_not_callable_reasons(self, lead) -> list[str]:
+        return list(self._decision(lead).reasons)
+
+    def get_next_callable_at(self, lead) -> dt.datetime | None:
+        decision = self._decision(lead)
+        if decision.callable or decision.next_callable_at is None:
+            return None
+        return serializers.DateTimeField().to_representation(decision.next_callable_at)
+
+    def get_e164(self, lead) -> str | None:
+        return lead.phone_number.e164 if self._decision(lead).callable else None
 
     def get_agent_code(self, lead) -> str | None:
         return lead.callback_agent.code if lead.callback_agent_id else None

@@ -15,6 +15,7 @@ from api.diallers.parsing import ItemErrors, parse_result_item
 from api.diallers.serializers import (
     AgentOutcomeResponseSerializer,
     AgentOutcomeSerializer,
+    AwareDateTimeField,
     CallbackSerializer,
     ExtendSerializer,
     HistoryEntrySerializer,
@@ -29,7 +30,7 @@ from api.diallers.serializers import (
     SuppressionFeedSerializer,
 )
 from campaigns.models import Attempt, Campaign, Lead
-from campaigns.selectors.callbacks import due_callbacks
+from campaigns.selectors.callbacks import callback_decisions, due_callbacks
 from campaigns.selectors.history import contact_history
 from campaigns.selectors.lease_config import lease_config
 from campaigns.selectors.queue import explain_empty_queue, lease_items
@@ -416,13 +417,17 @@ class AgentCallbacksView(APIView):
             raise ValidationError({"scope": ["Use mine or floor."]})
         until = None
         if request.query_params.get("until"):
-            from django.utils.dateparse import parse_datetime
-
-            until = parse_datetime(request.query_params["until"])
-            if until is None or until.tzinfo is None:
-                raise ValidationError({"until": ["An ISO 8601 date-time with a zone offset."]})
-        leads = due_callbacks(agent=agent, at=timezone.now(), scope=scope, until=until)[:500]
-        return Response(CallbackSerializer(leads, many=True).data)
+            try:
+                until = AwareDateTimeField().run_validation(request.query_params["until"])
+            except ValidationError as exc:
+                raise ValidationError({"until": exc.detail}) from None
+        now = timezone.now()
+        leads = list(due_callbacks(agent=agent, at=now, scope=scope, until=until)[:500])
+        # Each callback with the hand-over decision at this instant: an agent dialling by hand
+        # gets the same checks as a dialler (DOMAIN.md promise 2), and no number to dial when the
+        # answer is no.
+        decisions = callback_decisions(leads, at=now)
+        return Response(CallbackSerializer(leads, many=True, context={"decisions": decisions}).data)
 
 
 class LeadHistoryView(APIView):

@@ -41,6 +41,13 @@ from contacts.services.suppression import suppress_number
 
 MAX_RESULTS_PER_REQUEST = 500
 DEFAULT_RETRY_DELAY = timedelta(hours=1)
+# How far a dialler's or an agent's clock may run ahead of ours. A call reported from further in
+# the future, or from before the lease it was made under, is a clock or typing error: recorded, it
+# would dodge the frequency caps (counted over the last 30 days) or push the lead's next call
+# past the end of the calendar.
+CLOCK_SKEW = timedelta(minutes=10)
+# How far back an agent may date a call logged by hand (a call made yesterday, typed in today).
+MAX_AGENT_BACKDATE = timedelta(days=7)
 
 CREATED = "created"
 DUPLICATE = "duplicate"
@@ -237,7 +244,27 @@ def _record_results(
         .order_by("pk")
     }
     lease_ids = {item["lease"] for _, item in items}
-    leases = set(Lease.objects.filter(pk__in=lease_ids, integration=integration).values_list("pk", flat=True))
+    leases = {
+        lease.pk: lease
+        for lease in Lease.objects.filter(pk__in=lease_ids, integration=integration).only(
+            "id", "created_at", "expires_at", "released_at", "end_reason"
+        )
+    }
+    # (lead, lease) pairs that already have a result, asked only for leads their lease no longer
+    # holds (a late or repeated report): the usual post, on held leads, sends no query for it.
+    unheld = {
+        (lead_id, lease_id)
+        for lead_id, lease_id in ((item["lead"], item["lease"]) for _, item in items)
+        if lead_id in leads
+        and (leads[lead_id].lease_id != lease_id or leads[lead_id].state != Lead.State.LEASED)
+    }
+    reported: set[tuple[int, Any]] = set()
+    if unheld:
+        reported = set(
+            Attempt.objects.filter(
+                lead_id__in={lead_id for lead_id, _ in unheld}, lease_id__in={lease for _, lease in unheld}
+            ).values_list("lead_id", "lease_id")
+        )
     campaign_ids = {lead.campaign_id for lead in leads.values()}
     # Each outcome code carries its campaign: one campaign instance per code asked, not per lead.
     outcomes = {
@@ -254,7 +281,7 @@ def _record_results(
     notice_ids = {item["notice"] for _, item in items if item.get("notice")}
     notices = RecordingNotice.objects.in_bulk(notice_ids) if notice_ids else {}
 
-    seen_in_request: set[str] = set()
+    seen_in_request: dict[str, int] = {}  # call id → index of the item that carries it
     accepted: list[tuple[int, dict, Lead, OutcomeCode, Agent | None, dict | None]] = []
     for index, item in items:
         call_id = item["call_id"]
@@ -267,6 +294,8 @@ def _record_results(
                 integration=integration,
                 leads=leads,
                 leases=leases,
+                reported=reported,
+                now=now,
                 outcomes=outcomes,
                 agents=agents,
                 notices=notices,
@@ -274,7 +303,9 @@ def _record_results(
         except ResultError as exc:
             statuses[index] = ItemStatus(index, call_id, REJECTED, reason=exc.reason, detail=str(exc))
             continue
-        seen_in_request.add(call_id)
+        seen_in_request[call_id] = index
+        # One result per lead and lease, within this post too.
+        reported.add((lead.pk, item["lease"]))
         accepted.append((index, item, lead, outcome, callback_agent, appointment))
 
     if accepted:
@@ -286,28 +317,71 @@ def _record_results(
             {"created": len(accepted), "items": len(items)},
             at=now,
         )
+    # A call id repeated within the post: the duplicate names the attempt its first copy created.
+    for index, item in items:
+        status = statuses[index]
+        if status.status == DUPLICATE and status.attempt is None and item["call_id"] in seen_in_request:
+            status.attempt = statuses[seen_in_request[item["call_id"]]].attempt
     return [statuses[index] for index, _ in items]
 
 
-def _check_item(item, *, integration, leads, leases, outcomes, agents, notices):
-    lead = leads.get(item["lead"])
-    if lead is None or item["lease"] not in leases or lead.last_lease_id != item["lease"]:
-        # A lead this dialler never leased, or one another lease has taken since: the dialler
-        # must not report on it (DOMAIN.md promise 1).
-        raise ResultError("not_leased", f"lead: lead {item['lead']} is not in this dialler's lease.")
-    outcome = outcomes.get((lead.campaign_id, item["outcome"]))
-    if outcome is None:
-        raise ResultError(
-            "unknown_outcome", f"outcome: {item['outcome']!r} is not an outcome code of this campaign."
-        )
-    lead.campaign = outcome.campaign  # the same row (outcome.campaign_id == lead.campaign_id)
-    started, answered, ended = item["started_at"], item.get("answered_at"), item.get("ended_at")
+def check_call_times(*, started, answered, ended, earliest, earliest_why: str, now) -> None:
+    """started ≤ answered ≤ ended, none after now (give or take CLOCK_SKEW), the start not before
+    `earliest` (`earliest_why` says what that instant is)."""
     if (
         (answered and answered < started)
         or (ended and ended < started)
         or (answered and ended and ended < answered)
     ):
         raise ResultError("bad_times", "started_at ≤ answered_at ≤ ended_at is required.")
+    latest = now + CLOCK_SKEW
+    for name, value in (("started_at", started), ("answered_at", answered), ("ended_at", ended)):
+        if value is not None and value > latest:
+            raise ResultError("bad_times", f"{name}: {value.isoformat()} is in the future.")
+    if started < earliest:
+        raise ResultError("bad_times", f"started_at: {started.isoformat()} is before {earliest_why}.")
+
+
+def _lease_ended_by_expiry(lease: Lease, now: datetime) -> bool:
+    if lease.released_at is None:
+        return lease.expires_at <= now  # expired, not swept yet
+    return lease.end_reason == Lease.EndReason.EXPIRED
+
+
+def _check_item(item, *, integration, leads, leases, reported, now, outcomes, agents, notices):
+    lead = leads.get(item["lead"])
+    lease = leases.get(item["lease"])
+    if lead is None or lease is None or lead.last_lease_id != lease.pk:
+        # A lead this dialler never leased, or one another lease has taken since: the dialler
+        # must not report on it (DOMAIN.md promise 1).
+        raise ResultError("not_leased", f"lead: lead {item['lead']} is not in this dialler's lease.")
+    # One result per lead and lease: a second one would move a lead the first has moved already
+    # (reopen a lead closed as a refusal, say), and its call was dialled without a hand-over check.
+    if (lead.pk, lease.pk) in reported:
+        raise ResultError("already_reported", f"lead: lead {lead.pk} already has a result under this lease.")
+    if not (lead.lease_id == lease.pk and lead.state == Lead.State.LEASED):
+        # The lease no longer holds the lead. A result is still taken for a call made before the
+        # lease expired (the call happened: the frequency caps must count it), but not for a lead
+        # the dialler gave back, which the queue may have handed to someone else since.
+        if not _lease_ended_by_expiry(lease, now):
+            raise ResultError(
+                "not_leased", f"lead: lead {lead.pk} was given back from this lease before this result."
+            )
+    outcome = outcomes.get((lead.campaign_id, item["outcome"]))
+    if outcome is None:
+        raise ResultError(
+            "unknown_outcome", f"outcome: {item['outcome']!r} is not an outcome code of this campaign."
+        )
+    lead.campaign = outcome.campaign  # the same row (outcome.campaign_id == lead.campaign_id)
+    started = item["started_at"]
+    check_call_times(
+        started=started,
+        answered=item.get("answered_at"),
+        ended=item.get("ended_at"),
+        earliest=lease.created_at - CLOCK_SKEW,
+        earliest_why="the lease was handed out at " + lease.created_at.isoformat(),
+        now=now,
+    )
     callback_agent = None
     if outcome.action == OutcomeCode.Action.CALLBACK:
         if item.get("callback_personal"):
@@ -608,6 +682,15 @@ def record_agent_outcome(
         if attempt is not None and attempt.lead_id != lead.pk:
             raise ResultError("bad_attempt", "attempt: that attempt is not one of this lead's.")
         started = attempt.started_at if attempt is not None else (started_at or now)
+        if attempt is None and started_at is not None:
+            check_call_times(
+                started=started,
+                answered=None,
+                ended=None,
+                earliest=now - MAX_AGENT_BACKDATE,
+                earliest_why=f"the last {MAX_AGENT_BACKDATE.days} days",
+                now=now,
+            )
         if outcome.action == OutcomeCode.Action.CALLBACK:
             try:
                 validate_callback(campaign=lead.campaign, callback_at=callback_at, after=started)

@@ -203,15 +203,169 @@ def test_attempts_exhausted_close_the_lead(integration, floor, campaign):
     campaign.max_attempts = 2
     campaign.save()
     lease, (lead,) = leased(integration, floor, campaign)
-
-    post(
-        integration,
-        item(lead, lease, "a-1"),
-        item(lead, lease, "a-2", started_at=NOW + dt.timedelta(minutes=2)),
+    post(integration, item(lead, lease, "a-1"))
+    lead.refresh_from_db()
+    assert (lead.state, lead.attempts, lead.next_call_at) == (
+        Lead.State.PENDING,
+        1,
+        NOW + dt.timedelta(minutes=2 + 120),  # ended + the no-answer code's retry delay
     )
 
+    # The retry goes back through the queue and its hand-over check, under a new lease.
+    later = lead.next_call_at
+    again = lease_leads(integration=integration, floor=floor, size=1, now=later)
+    assert [lead.pk for lead in again.leads] == [lead.pk]
+    (status,) = post(
+        integration,
+        item(
+            lead,
+            again.lease,
+            "a-2",
+            started_at=later + dt.timedelta(minutes=1),
+            ended_at=later + dt.timedelta(minutes=2),
+        ),
+        now=later + dt.timedelta(minutes=3),
+    )
+
+    assert status["status"] == "created"
     lead.refresh_from_db()
     assert (lead.state, lead.done_reason, lead.attempts) == (Lead.State.DONE, "attempts_exhausted", 2)
+
+
+def test_one_result_per_lead_and_lease_a_redial_in_the_same_post_is_rejected(integration, floor, campaign):
+    lease, (lead,) = leased(integration, floor, campaign)
+
+    statuses = post(
+        integration,
+        item(lead, lease, "r-1", outcome="not-interested"),
+        item(
+            lead,
+            lease,
+            "r-2",
+            started_at=NOW + dt.timedelta(minutes=2),
+            ended_at=NOW + dt.timedelta(minutes=3),
+        ),
+    )
+
+    assert [(s["status"], s["reason"]) for s in statuses] == [
+        ("created", ""),
+        ("rejected", "already_reported"),
+    ]
+    assert statuses[1]["detail"] == f"lead: lead {lead.pk} already has a result under this lease."
+    lead.refresh_from_db()
+    assert (lead.state, lead.done_reason, lead.attempts) == (Lead.State.DONE, "final_refusal", 1)
+
+
+def test_a_later_post_cannot_reopen_a_lead_its_first_result_closed(integration, floor, campaign):
+    lease, (lead,) = leased(integration, floor, campaign)
+    post(integration, item(lead, lease, "c-1", outcome="not-interested"))
+
+    (status,) = post(
+        integration,
+        item(
+            lead,
+            lease,
+            "c-2",
+            started_at=NOW + dt.timedelta(minutes=3),
+            ended_at=NOW + dt.timedelta(minutes=4),
+        ),
+        now=NOW + dt.timedelta(minutes=5),
+    )
+
+    assert (status["status"], status["reason"]) == ("rejected", "already_reported")
+    lead.refresh_from_db()
+    assert (lead.state, lead.done_reason, lead.attempts) == (Lead.State.DONE, "final_refusal", 1)
+    assert Attempt.objects.count() == 1
+
+
+def test_a_result_for_a_lead_given_back_is_rejected(integration, floor, campaign):
+    from campaigns.services.leases import release_lease
+
+    lease, (kept, given_back) = leased(integration, floor, campaign, n=2)
+    release_lease(integration=integration, lease_id=lease.pk, lead_ids=[given_back.pk], now=NOW)
+
+    statuses = post(integration, item(kept, lease, "k-1"), item(given_back, lease, "g-1"))
+
+    assert [(s["status"], s["reason"]) for s in statuses] == [("created", ""), ("rejected", "not_leased")]
+    assert statuses[1]["detail"] == (
+        f"lead: lead {given_back.pk} was given back from this lease before this result."
+    )
+    given_back.refresh_from_db()
+    assert (given_back.state, given_back.attempts, given_back.lease_id) == (Lead.State.PENDING, 0, None)
+
+
+def test_a_late_result_is_taken_once_after_expiry(integration, floor, campaign):
+    from campaigns.services.leases import expire_leases
+
+    lease, (lead,) = leased(integration, floor, campaign)
+    after = NOW + dt.timedelta(minutes=10)
+    assert expire_leases(now=after) == 1
+
+    first = post(integration, item(lead, lease, "late-1"), now=after)
+    second = post(
+        integration,
+        item(
+            lead,
+            lease,
+            "late-2",
+            started_at=NOW + dt.timedelta(minutes=3),
+            ended_at=NOW + dt.timedelta(minutes=4),
+        ),
+        now=after,
+    )
+
+    assert (first[0]["status"], second[0]["status"], second[0]["reason"]) == (
+        "created",
+        "rejected",
+        "already_reported",
+    )
+    lead.refresh_from_db()
+    assert lead.attempts == 1
+
+
+@pytest.mark.parametrize(
+    ("times", "detail"),
+    [
+        (
+            {"started_at": NOW + dt.timedelta(minutes=20), "ended_at": NOW + dt.timedelta(minutes=21)},
+            "started_at: 2026-11-23T10:50:00+01:00 is in the future.",
+        ),
+        (
+            {"ended_at": dt.datetime(9999, 12, 31, 23, 0, tzinfo=dt.UTC)},
+            "ended_at: 9999-12-31T23:00:00+00:00 is in the future.",
+        ),
+        (
+            {"started_at": NOW - dt.timedelta(minutes=11), "ended_at": NOW},
+            "started_at: 2026-11-23T10:19:00+01:00 is before the lease was handed out at "
+            "2026-11-23T09:30:00+00:00.",
+        ),
+    ],
+)
+def test_call_times_outside_the_lease_and_the_clock_are_rejected_per_item(
+    integration, floor, campaign, times, detail
+):
+    lease, (bad, good) = leased(integration, floor, campaign, n=2)
+
+    statuses = post(integration, item(bad, lease, "t-1", **times), item(good, lease, "t-2"))
+
+    assert [(s["status"], s["reason"], s["detail"]) for s in statuses] == [
+        ("rejected", "bad_times", detail),
+        ("created", "", ""),
+    ]
+    bad.refresh_from_db()
+    assert (bad.state, bad.attempts) == (Lead.State.LEASED, 0)
+
+
+def test_a_call_id_repeated_in_one_post_names_the_attempt_created(integration, floor, campaign):
+    lease, (lead,) = leased(integration, floor, campaign)
+
+    statuses = post(integration, item(lead, lease, "c-1"), item(lead, lease, "c-1"))
+
+    attempt = Attempt.objects.get()
+    assert [(s["status"], s["attempt"]) for s in statuses] == [
+        ("created", attempt.pk),
+        ("duplicate", attempt.pk),
+    ]
 
 
 def test_results_count_toward_frequency_caps(integration, floor, campaign):
