@@ -31,9 +31,11 @@ gunicorn starts with `config/gunicorn.py`, the production settings (warm workers
 
 Prints leads/s, results/s, p50/p99 latency of each phase and the raw rate, the CPU each request
 cost in gunicorn, PostgreSQL and the clients, and each target's pass/fail; writes each saturated
-lease request's (end, latency, count) per client to bench/data/lease_trace.json, to see which
-requests made the p99; exits 1 if a lead was handed out twice, a lead was lost, a result was not recorded
-exactly once, or a paced request failed.
+lease request's (end, latency, count) per client to bench/data/lease_trace.json and each paced
+request's (scheduled send, latency, service time) to bench/data/paced_trace.json, to see which
+requests made the p99 and whether they were spread over the run or bunched in one stall; exits 1
+if a lead was handed out twice, a lead was lost, a result was not recorded exactly once, or a
+paced request failed.
 """
 
 from __future__ import annotations
@@ -466,6 +468,7 @@ def paced_phase(port: int, token: str, rate: float) -> dict:
     per_client = PACED_REQUESTS // CLIENTS
     latency: list[list[float]] = [[] for _ in range(CLIENTS)]
     service: list[list[float]] = [[] for _ in range(CLIENTS)]
+    trace: list[list[tuple]] = [[] for _ in range(CLIENTS)]
     handed: list[list[int]] = [[] for _ in range(CLIENTS)]
     failures: list[str] = []
     finished: list[float] = []
@@ -481,12 +484,14 @@ def paced_phase(port: int, token: str, rate: float) -> dict:
             done = time.perf_counter()
             latency[i].append(done - scheduled)
             service[i].append(elapsed)
+            trace[i].append((scheduled - start, done - scheduled, elapsed))
             if status != 200 or body.get("count") != BATCH:
                 failures.append(f"paced request got {status}, {body.get('count')} leads")
             handed[i].extend(item["lead"] for item in body.get("items") or [])
         finished.append(done)
 
     run_clients(run)
+    (BASE / "bench" / "data" / "paced_trace.json").write_text(json.dumps(trace))
     flat = [x for per in latency for x in per]
     return {
         "latency": flat,
