@@ -227,10 +227,6 @@ def _record_results(
     *, integration: DiallerIntegration, items: list[tuple[int, dict]], now: datetime, actor: Any
 ) -> list[ItemStatus]:
     statuses: dict[int, ItemStatus] = {}
-    call_ids = [item["call_id"] for _, item in items]
-    known = dict(
-        Attempt.objects.filter(integration=integration, call_id__in=call_ids).values_list("call_id", "pk")
-    )
     lead_ids = sorted({item["lead"] for _, item in items})
     # Lock the batch's leads in id order (no deadlock between two posts) so an agent's correction
     # or another post cannot move them under us.
@@ -243,6 +239,12 @@ def _record_results(
         .filter(pk__in=lead_ids)
         .order_by("pk")
     }
+    # Read after the leads are locked: a concurrent post of the same calls has committed by now, so
+    # its call ids are seen here and answered `duplicate` (not taken for a second result).
+    call_ids = [item["call_id"] for _, item in items]
+    known = dict(
+        Attempt.objects.filter(integration=integration, call_id__in=call_ids).values_list("call_id", "pk")
+    )
     lease_ids = {item["lease"] for _, item in items}
     leases = {
         lease.pk: lease

@@ -178,7 +178,7 @@ def test_lease_and_results_requests_have_a_fixed_query_count(leasing, django_ass
         }
         for item in body["items"]
     ]
-    # token, permissions, savepoint, known call ids, leads, leases, outcome codes with campaign,
+    # token, permissions, savepoint, leads (locked), known call ids, leases, outcome codes with campaign,
     # prior counts (capped outcome), attempts, lead moves, audit, release savepoint.
     with django_assert_num_queries(12):
         posted = client.post("/api/v1/dialler/results/", {"results": items}, format="json")
