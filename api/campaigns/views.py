@@ -349,7 +349,10 @@ class LeadViewSet(FloorScopedMixin, viewsets.ReadOnlyModelViewSet):
                 {"state": [f"Unknown state {state!r}; one of {', '.join(Lead.State.values)}."]}
             )
         campaign = params.get("campaign") or None
-        if campaign is not None and not campaign.isdigit():
+        # ASCII digits only ("²".isdigit() is true, int("²") fails), within the id column's range.
+        if campaign is not None and not (
+            campaign.isascii() and campaign.isdigit() and 0 < int(campaign) <= 2**63 - 1
+        ):
             raise ValidationError({"campaign": ["Expected a campaign id."]})
         return filter_leads(
             super().get_queryset(),

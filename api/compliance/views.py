@@ -143,10 +143,33 @@ class SuppressionViewSet(
         return Response(SuppressionUploadResultSerializer(result).data)
 
 
+# 100,000 lines of a phone number and a few more columns (a name, a date, a reason).
+MAX_UPLOAD_BYTES = 32 * 2**20
+
+
+def _records(reader):
+    """`enumerate(reader)`, with a malformed record (a quoted cell over the csv module's limit, a
+    quote never closed) reported as the file's error at its line rather than raised as a 500."""
+    index = 0
+    while True:
+        try:
+            record = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise ValueError(f"line {reader.line_num}: {exc}.") from None
+        yield index, record
+        index += 1
+
+
 def _numbers_of(upload) -> list[tuple[int, str]]:
     """(line number, raw number) of an uploaded list: the column named like a phone number, or the
     first one. Parsing a file format is the interface's job; what a number is, the service's."""
-    raw = upload.read(MAX_UPLOAD_LINES * 80 + 1)
+    # Read whole, up to a size no list of MAX_UPLOAD_LINES numbers needs: a longer file is refused,
+    # never cut short (a cut would drop numbers without a word, the last one perhaps mid-way).
+    raw = upload.read(MAX_UPLOAD_BYTES + 1)
+    if len(raw) > MAX_UPLOAD_BYTES:
+        raise ValueError(f"larger than {MAX_UPLOAD_BYTES // 2**20} MB: split the file.")
     if b"\x00" in raw[:4096]:
         raise ValueError("this is a binary file, not a CSV or text list of numbers.")
     try:
@@ -163,7 +186,7 @@ def _numbers_of(upload) -> list[tuple[int, str]]:
     reader = csv.reader(io.StringIO(text), dialect)
     rows: list[tuple[int, str]] = []
     column = 0
-    for index, record in enumerate(reader):
+    for index, record in _records(reader):
         line = reader.line_num
         if not record or not any(cell.strip() for cell in record):
             continue

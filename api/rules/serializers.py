@@ -1,7 +1,12 @@
+import datetime as dt
+
 from django.utils.dateparse import parse_datetime
 from rest_framework import serializers
 
 from campaigns.models import CountryPolicy
+
+AT_EARLIEST = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+AT_LATEST = dt.datetime(2100, 1, 1, tzinfo=dt.UTC)
 
 
 class CountryPolicySerializer(serializers.ModelSerializer):
@@ -57,6 +62,14 @@ class CallabilityQuerySerializer(serializers.Serializer):
             raise serializers.ValidationError("Not an ISO 8601 date-time, e.g. 2026-03-31T10:00:00+02:00.")
         if parsed.tzinfo is None:
             raise serializers.ValidationError("Give a time zone offset, e.g. 2026-03-31T10:00:00+02:00.")
+        # The decision looks days ahead for the next open instant and reads holiday calendars by
+        # year: near year 1 or 9999 that arithmetic overflows. No campaign lives outside this range.
+        try:
+            in_range = AT_EARLIEST <= parsed < AT_LATEST
+        except OverflowError:
+            in_range = False
+        if not in_range:
+            raise serializers.ValidationError("Must be between 2000-01-01 and 2099-12-31 (UTC).")
         return parsed
 
 

@@ -51,6 +51,10 @@ SELECTION_KEYS = {
 }
 
 
+# Ten years: ample for "not contacted since", and far from the year-1 limit of the date arithmetic.
+MAX_NOT_CONTACTED_DAYS = 3650
+
+
 class CampaignError(ValueError):
     """A refused change; `field` names what was wrong (the API answers 400 with it)."""
 
@@ -103,8 +107,15 @@ def clean_selection(selection: Any, *, countries: list[str]) -> dict[str, Any]:
                 raise CampaignError(field, 'audience must be "all", "customers" or "prospects".')
             out[key] = value
         elif key == "not_contacted_days":
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise CampaignError(field, "not_contacted_days must be a non-negative integer.")
+            # Bounded: the selection subtracts it from today, and a million days is before year 1.
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, int)
+                or not 0 <= value <= MAX_NOT_CONTACTED_DAYS
+            ):
+                raise CampaignError(
+                    field, f"not_contacted_days must be an integer from 0 to {MAX_NOT_CONTACTED_DAYS}."
+                )
             out[key] = value
     return out
 

@@ -60,7 +60,7 @@ def _clean(data: dict[str, Any]) -> dict[str, Any]:
     if "time_zone" in data:
         try:
             ZoneInfo(data["time_zone"])
-        except (ZoneInfoNotFoundError, ValueError, TypeError):
+        except (ZoneInfoNotFoundError, ValueError, TypeError, OSError):  # OSError: "Europe" is a folder
             raise FloorError("time_zone", f"{data['time_zone']!r} is not an IANA time zone.") from None
     if "opening_hours" in data:
         data["opening_hours"] = clean_opening_hours(data["opening_hours"])

@@ -432,7 +432,8 @@ def _open_xlsx(stream: BinaryIO, mapping: dict[str, str]):
     try:
         workbook = openpyxl.load_workbook(stream, read_only=True, data_only=True)
         sheet = workbook.worksheets[0]
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError, IndexError) as exc:
+    # SyntaxError: xml.etree's ParseError, for a workbook or sheet part that is not XML.
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError, IndexError, SyntaxError) as exc:
         raise ImportFileError(f"the XLSX file is damaged or truncated ({exc})") from exc
     opened = OpenedFile(kind="xlsx")
 

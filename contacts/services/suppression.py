@@ -245,6 +245,8 @@ NUMBER_HEADERS = {
     "nummer",
 }
 MAX_UPLOAD_LINES = 100_000
+# Numbers suppressed per transaction by a bulk upload (see bulk_suppress_numbers).
+UPLOAD_BATCH = 500
 
 
 def normalise_for_suppression(raw: str, *, default_region: str | None) -> tuple[str | None, str]:
@@ -269,46 +271,71 @@ def bulk_suppress_numbers(
     note: str = "",
 ) -> dict:
     """Suppress every valid number of an uploaded list; bad lines are reported with their line
-    number and the valid ones kept. `rows` are (line number, raw number). One transaction."""
+    number and the valid ones kept. `rows` are (line number, raw number).
+
+    Committed UPLOAD_BATCH numbers at a time, each batch with its audit entry (lines first–last):
+    each number takes a PostgreSQL advisory lock held to the end of its transaction, and one
+    transaction for a list of 30,000 ran out of lock slots ("out of shared memory"). Suppressing
+    is idempotent, so a list cut short by a failure is finished by uploading it again.
+    """
     if reason not in Suppression.Reason.values:
         raise SuppressionError(f"reason: {reason!r} is not one of {', '.join(Suppression.Reason.values)}.")
-    created = existing = 0
+    totals = {"created": 0, "already_suppressed": 0}
     rejected: list[dict] = []
     seen: set[str] = set()
-    with transaction.atomic():
-        for line, raw in rows:
-            e164, why = normalise_for_suppression(raw, default_region=default_region)
-            if e164 is None:
-                rejected.append({"line": line, "value": raw[:64], "reason": why})
-                continue
-            if e164 in seen:
-                existing += 1
-                continue
-            seen.add(e164)
-            _, was_created = _suppress(
-                e164=e164,
-                reason=reason,
-                actor=actor,
-                now=now,
-                advertiser=advertiser,
-                source=source,
-                note=note,
+    batch: list[tuple[int, str]] = []
+
+    def flush() -> None:
+        if not batch:
+            return
+        counts = {"created": 0, "already_suppressed": 0}
+        with transaction.atomic():
+            for _, e164 in batch:
+                _, was_created = _suppress(
+                    e164=e164,
+                    reason=reason,
+                    actor=actor,
+                    now=now,
+                    advertiser=advertiser,
+                    source=source,
+                    note=note,
+                )
+                counts["created" if was_created else "already_suppressed"] += 1
+            audit(
+                actor,
+                "contacts.suppression.bulk_uploaded",
+                None,
+                {
+                    **counts,
+                    "lines": [batch[0][0], batch[-1][0]],
+                    "reason": reason,
+                    "advertiser": advertiser.pk if advertiser else None,
+                },
+                at=now,
             )
-            if was_created:
-                created += 1
-            else:
-                existing += 1
+        for key, count in counts.items():
+            totals[key] += count
+        batch.clear()
+
+    for line, raw in rows:
+        e164, why = normalise_for_suppression(raw, default_region=default_region)
+        if e164 is None:
+            rejected.append({"line": line, "value": raw[:64], "reason": why})
+            continue
+        if e164 in seen:
+            totals["already_suppressed"] += 1
+            continue
+        seen.add(e164)
+        batch.append((line, e164))
+        if len(batch) >= UPLOAD_BATCH:
+            flush()
+    flush()
+    if not seen:  # nothing valid: the refusal is still attributable
         audit(
             actor,
             "contacts.suppression.bulk_uploaded",
             None,
-            {
-                "created": created,
-                "already_suppressed": existing,
-                "rejected": len(rejected),
-                "reason": reason,
-                "advertiser": advertiser.pk if advertiser else None,
-            },
+            {"created": 0, "already_suppressed": 0, "rejected": len(rejected), "reason": reason},
             at=now,
         )
-    return {"created": created, "already_suppressed": existing, "rejected": rejected}
+    return {**totals, "rejected": rejected}

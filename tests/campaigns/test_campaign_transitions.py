@@ -74,7 +74,7 @@ def test_created_campaign_is_a_draft_with_the_default_outcome_codes():
         ({"colour": "red"}, "selection", r"Unknown selection key\(s\): colour"),
         ({"countries": ["DE"]}, "selection.countries", "Not among the campaign's countries: DE"),
         ({"audience": "everyone"}, "selection.audience", "audience must be"),
-        ({"not_contacted_days": -1}, "selection.not_contacted_days", "non-negative integer"),
+        ({"not_contacted_days": -1}, "selection.not_contacted_days", "an integer from 0 to 3650"),
         ({"tags": "vip"}, "selection.tags", "list of non-empty strings"),
     ],
 )
