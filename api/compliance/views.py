@@ -122,7 +122,11 @@ class SuppressionViewSet(
     @extend_schema(request=SuppressionUploadSerializer, responses={200: SuppressionUploadResultSerializer})
     @action(detail=False, methods=["post"], parser_classes=[MultiPartParser, FormParser])
     def upload(self, request):
-        """Suppress every number of a CSV/text file; bad lines come back with their line numbers."""
+        """Suppress every number of a CSV/text file; bad lines come back with their line numbers.
+
+        Up to 100,000 lines and 32 MB (a larger file is refused, never cut). Numbers are committed
+        500 at a time, each batch audited with its lines: a list cut short by a failure is finished
+        by uploading it again (suppressing is idempotent)."""
         form = SuppressionUploadSerializer(data=request.data)
         form.is_valid(raise_exception=True)
         data = form.validated_data
