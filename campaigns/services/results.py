@@ -364,10 +364,12 @@ def _check_item(item, *, integration, leads, leases, reported, now, outcomes, ag
     if not (lead.lease_id == lease.pk and lead.state == Lead.State.LEASED):
         # The lease no longer holds the lead. A result is still taken for a call made before the
         # lease expired (the call happened: the frequency caps must count it), but not for a lead
-        # the dialler gave back, which the queue may have handed to someone else since.
+        # the dialler gave back (the queue may have handed it to someone else since) or that an
+        # agent reported while the lease was live (the agent's outcome moved it already).
         if not _lease_ended_by_expiry(lease, now):
             raise ResultError(
-                "not_leased", f"lead: lead {lead.pk} was given back from this lease before this result."
+                "not_leased",
+                f"lead: lead {lead.pk} is no longer held by this lease (given back, or reported by an agent).",
             )
     outcome = outcomes.get((lead.campaign_id, item["outcome"]))
     if outcome is None:

@@ -288,7 +288,7 @@ def test_a_result_for_a_lead_given_back_is_rejected(integration, floor, campaign
 
     assert [(s["status"], s["reason"]) for s in statuses] == [("created", ""), ("rejected", "not_leased")]
     assert statuses[1]["detail"] == (
-        f"lead: lead {given_back.pk} was given back from this lease before this result."
+        f"lead: lead {given_back.pk} is no longer held by this lease (given back, or reported by an agent)."
     )
     given_back.refresh_from_db()
     assert (given_back.state, given_back.attempts, given_back.lease_id) == (Lead.State.PENDING, 0, None)
