@@ -135,10 +135,9 @@ def test_a_long_suppression_list_is_read_whole_and_committed_by_batches(manager,
     ]
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.postgres  # advisory locks are PostgreSQL's (SQLite has one writer)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_long_suppression_list_holds_one_batch_of_locks_at_a_time(manager, monkeypatch):
-    if connection.vendor != "postgresql":
-        pytest.skip("advisory locks are PostgreSQL's (SQLite has one writer)")
     from contacts.services import suppression
 
     # One advisory lock per number, held to the end of its transaction: 30,000 numbers in one
