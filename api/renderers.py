@@ -4,8 +4,8 @@ A dialler's lease answer is up to 500 items; the standard library's encoder took
 request's Python time on the lease bench (~1 ms per 100 items); orjson takes a quarter of that.
 Every type the standard encoder meets natively is one orjson writes the same way; the rest
 (datetimes, dates, times, decimals, lazy translations, querysets, sets…) go through DRF's own
-encoder's `default`, so their text is DRF's. Anything orjson refuses (an integer beyond 64 bits) and an indent asked by the
-browsable API are rendered by DRF's renderer itself.
+encoder's `default`, so their text is DRF's. Anything orjson refuses (an integer beyond 64 bits)
+and an indent asked by the browsable API are rendered by DRF's renderer itself.
 
 Two deliberate differences, both found only by scanning the whole answer again (~0.3–0.6 ms per
 100 leads, five to ten times the encoding):

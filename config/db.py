@@ -11,6 +11,10 @@ from django.db import connections, router
 from django.db.models import Model, signals
 from django.db.models.query import get_related_populators
 
+# The largest value of a bigint column (every id here): a larger one matches no row, and SQLite
+# cannot even bind it (OverflowError), so input is checked against it before any query.
+MAX_ID = 2**63 - 1
+
 
 @contextmanager
 def prepared_cursor(using: str = "default") -> Iterator:

@@ -39,6 +39,7 @@ from campaigns.services.floors import save_agent, save_floor
 from campaigns.services.lists import exclusion_report, request_list_build
 from campaigns.services.outcomes import OutcomeCodeError, save_outcome_code
 from campaigns.tasks.lists import rebalance_campaign_task
+from config.db import MAX_ID
 
 
 def _bad_request(exc: CampaignError | OutcomeCodeError) -> Response:
@@ -351,7 +352,7 @@ class LeadViewSet(FloorScopedMixin, viewsets.ReadOnlyModelViewSet):
         campaign = params.get("campaign") or None
         # ASCII digits only ("²".isdigit() is true, int("²") fails), within the id column's range.
         if campaign is not None and not (
-            campaign.isascii() and campaign.isdigit() and 0 < int(campaign) <= 2**63 - 1
+            campaign.isascii() and campaign.isdigit() and 0 < int(campaign) <= MAX_ID
         ):
             raise ValidationError({"campaign": ["Expected a campaign id."]})
         return filter_leads(

@@ -13,8 +13,9 @@ import uuid
 
 from django.utils.dateparse import parse_datetime
 
-from api.diallers.serializers import MAX_ID, AppointmentSerializer, RecordingRefSerializer
+from api.diallers.serializers import AppointmentSerializer, RecordingRefSerializer
 from campaigns.models import Attempt
+from config.db import MAX_ID
 
 NOTICE_ANSWERS = frozenset(Attempt.NoticeAnswer.values)
 

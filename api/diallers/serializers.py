@@ -6,9 +6,7 @@ from rest_framework import serializers
 from campaigns.models import Attempt
 from campaigns.services.leases import DEFAULT_TTL, MAX_LEASE_SIZE, MAX_TTL, MIN_TTL
 from campaigns.services.results import MAX_RESULTS_PER_REQUEST
-
-# The database's integer range (bigint): a larger id matches no row, and SQLite cannot bind it.
-MAX_ID = 2**63 - 1
+from config.db import MAX_ID
 
 
 class AwareDateTimeField(serializers.DateTimeField):

@@ -1,6 +1,7 @@
 from rest_framework import serializers
 
 from campaigns.models import Attempt, Campaign, CampaignRecordingPolicy, Recording, RecordingNotice
+from config.db import MAX_ID
 
 
 class RecordingNoticeSerializer(serializers.ModelSerializer):
@@ -76,7 +77,7 @@ class RecordingUploadSerializer(serializers.Serializer):
     duration_seconds = serializers.IntegerField(
         min_value=0, max_value=2**31 - 1, required=False, allow_null=True
     )
-    size_bytes = serializers.IntegerField(min_value=0, max_value=2**63 - 1, required=False, allow_null=True)
+    size_bytes = serializers.IntegerField(min_value=0, max_value=MAX_ID, required=False, allow_null=True)
     checksum = serializers.RegexField(r"^[0-9a-fA-F]{64}$", required=False, allow_blank=True, default="")
     payment_data_spoken = serializers.BooleanField(required=False, default=False)
 

@@ -4,32 +4,14 @@ a lead's contact history across campaigns."""
 import datetime as dt
 
 import pytest
-import time_machine
 from rest_framework.test import APIClient
 
 from campaigns.models import Attempt, Lead
 from contacts.models import Suppression
-from tests.campaigns.leasing import NOW, callable_lead, dialler, policies, running_campaign
+from tests.campaigns.leasing import NOW, callable_lead, dialler, running_campaign
 from tests.factories import AgentFactory, FloorFactory, UserFactory
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _at_now(db):
-    policies()
-    # Time stands still here, so throttle history from other tests (and rates another test may
-    # have left lowered on the throttle class) must not carry over.
-    from django.core.cache import cache
-    from rest_framework.settings import api_settings
-    from rest_framework.throttling import SimpleRateThrottle
-
-    api_settings.reload()
-    SimpleRateThrottle.THROTTLE_RATES = api_settings.DEFAULT_THROTTLE_RATES
-    cache.clear()
-    with time_machine.travel(NOW, tick=False):
-        yield
-    cache.clear()
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("lease_clock")]
 
 
 @pytest.fixture

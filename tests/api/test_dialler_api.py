@@ -4,35 +4,17 @@ suppression feed; everything scoped to its floors and audited."""
 import datetime as dt
 
 import pytest
-import time_machine
 from rest_framework.test import APIClient
 
 from campaigns.models import Attempt, Lead, Lease, RecordingNotice
 from contacts.models import AuditEntry, Suppression
 from contacts.services.suppression import suppress_number
-from tests.campaigns.leasing import NOW, callable_lead, dialler, policies, running_campaign
+from tests.campaigns.leasing import NOW, callable_lead, dialler, running_campaign
 from tests.factories import FloorFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("lease_clock")]
 LEASES = "/api/v1/dialler/leases/"
 RESULTS = "/api/v1/dialler/results/"
-
-
-@pytest.fixture(autouse=True)
-def _at_now(db):
-    policies()
-    # Time stands still here, so throttle history from other tests (and rates another test may
-    # have left lowered on the throttle class) must not carry over.
-    from django.core.cache import cache
-    from rest_framework.settings import api_settings
-    from rest_framework.throttling import SimpleRateThrottle
-
-    api_settings.reload()
-    SimpleRateThrottle.THROTTLE_RATES = api_settings.DEFAULT_THROTTLE_RATES
-    cache.clear()
-    with time_machine.travel(NOW, tick=False):
-        yield
-    cache.clear()
 
 
 @pytest.fixture

@@ -11,24 +11,13 @@ from rest_framework.test import APIClient
 
 from campaigns.models import Attempt, Lead
 from contacts.services.suppression import suppress_number
-from tests.campaigns.leasing import NOW, callable_lead, dialler, policies, running_campaign
+from tests.campaigns.leasing import NOW, callable_lead, dialler, running_campaign
 from tests.factories import AgentFactory, FloorFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("lease_clock")]
 LEASES = "/api/v1/dialler/leases/"
 RESULTS = "/api/v1/dialler/results/"
 CALLBACKS = "/api/v1/agent/callbacks/"
-
-
-@pytest.fixture(autouse=True)
-def _at_now(db):
-    policies()
-    from django.core.cache import cache
-
-    cache.clear()
-    with time_machine.travel(NOW, tick=False):
-        yield
-    cache.clear()
 
 
 @pytest.fixture
