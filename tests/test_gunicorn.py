@@ -127,3 +127,18 @@ def test_workers_boot_and_answer_with_the_database_and_the_cache_down(tmp_path):
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=30)
+
+
+def test_a_worker_freezes_what_it_loaded_and_collects_the_young_generation_less_often():
+    import gc
+
+    from config import gunicorn
+
+    before = gc.get_threshold()
+    try:
+        gunicorn.tune_collector()
+        assert gc.get_threshold() == (10_000, 10, 10)
+        assert gc.get_freeze_count() > 1000  # the imported application, out of every collection
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*before)

@@ -188,6 +188,23 @@ def _cached_window_end(decision, at: datetime, book, ends: dict) -> datetime | N
     return ends[key]
 
 
+def _notice_part(notice, parts: dict) -> dict:
+    """A notice as the lease items give it, once per notice and lease (its audio URL is asked of the
+    storage): a lease of 100 in one country plays one or two notices."""
+    part = parts.get(notice.pk)
+    if part is None:
+        part = parts[notice.pk] = {
+            "id": notice.pk,
+            "country": notice.country,
+            "language": notice.language,
+            "version": notice.version,
+            "mode": notice.mode,
+            "text": notice.text,
+            "audio": notice.audio.url if notice.audio else "",
+        }
+    return part
+
+
 def lease_items(*, outcome, at: datetime) -> list[dict]:
     """What a dialler needs per leased lead: number, callee zone and window end, the minimal
     prospect fields, the recording notice to play, a short history, the callback if any.
@@ -219,35 +236,32 @@ def lease_items(*, outcome, at: datetime) -> list[dict]:
     codes = dict(OutcomeCode.objects.filter(pk__in=code_ids).values_list("pk", "code")) if code_ids else {}
     agents = dict(Agent.objects.filter(pk__in=agent_ids).values_list("pk", "code")) if agent_ids else {}
     ends: dict = {}
+    # One part per campaign, shared by its items (the response is written once, never changed).
+    campaign_parts = {
+        campaign_id: {"id": campaign_id, "name": group[0].campaign.name, "kind": group[0].campaign.kind}
+        for campaign_id, group in by_campaign.items()
+    }
+    notice_parts: dict = {}
     items = []
+    # `.id` rather than `.pk` (a property that looks the key's name up at each read), as in
+    # campaigns/services/leases.py.
     for lead in leads:
-        number, prospect, campaign = lead.phone_number, lead.prospect, lead.campaign
-        notice = notices.get((lead.campaign_id, lead.prospect_id))
+        number, prospect = lead.phone_number, lead.prospect
+        campaign_id = lead.campaign_id
+        notice = notices.get((campaign_id, lead.prospect_id))
         items.append(
             {
-                "lead": lead.pk,
-                "campaign": {"id": campaign.pk, "name": campaign.name, "kind": campaign.kind},
+                "lead": lead.id,
+                "campaign": campaign_parts[campaign_id],
                 "e164": number.e164,
                 "time_zone": number.time_zone,
                 "time_zone_candidates": number.time_zone_candidates or [number.time_zone],
-                "window_ends_at": _cached_window_end(outcome.decisions.get(number.pk), at, config.book, ends),
+                "window_ends_at": _cached_window_end(outcome.decisions.get(number.id), at, config.book, ends),
                 "first_name": prospect.first_name,
                 "last_name": prospect.last_name,
                 "language": prospect.language,
                 "priority": lead.priority,
-                "notice": (
-                    {
-                        "id": notice.pk,
-                        "country": notice.country,
-                        "language": notice.language,
-                        "version": notice.version,
-                        "mode": notice.mode,
-                        "text": notice.text,
-                        "audio": notice.audio.url if notice.audio else "",
-                    }
-                    if notice is not None
-                    else None
-                ),
+                "notice": _notice_part(notice, notice_parts) if notice is not None else None,
                 "history": {"attempts": lead.attempts, "last_outcome": codes.get(lead.last_outcome_id)},
                 "callback": (
                     {"at": lead.callback_at, "agent_code": agents.get(lead.callback_agent_id)}
