@@ -182,12 +182,12 @@ def resolve_notices(
     """`resolve_notice` for a batch of prospects (a lease), keyed by prospect id, in one query (none
     with `active`: see `notices_in_force`)."""
     prospects = list(prospects)
-    in_force = notices_in_force(countries=[callee_country(p) for p in prospects], at=at, active=active)
+    countries = [callee_country(p) for p in prospects]
+    in_force = notices_in_force(countries=countries, at=at, active=active)
     result: dict[int, RecordingNotice | None] = {}
     # The pick depends on the callee's country and language only: a lease of 100 has a handful.
     picked: dict[tuple[str, str], RecordingNotice | None] = {}
-    for prospect in prospects:
-        country = callee_country(prospect)
+    for prospect, country in zip(prospects, countries, strict=True):
         key = (country, getattr(prospect, "language", "") or "")
         if key not in picked:
             picked[key] = _pick(
