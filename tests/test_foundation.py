@@ -134,7 +134,7 @@ def test_task_runs_in_process_without_broker():
 
 
 @pytest.mark.broker
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_task_runs_in_a_real_worker_through_the_broker(celery_worker_process):
     """Fails if the task ran in this process: the worker's pid must answer."""
     assert celery_app.conf.task_always_eager is False

@@ -12,7 +12,7 @@ from campaigns.services.recordings import RecordingRefused, attach_recording, pu
 from contacts.models import AuditEntry
 from tests.campaigns.test_recording_factories import AttemptFactory, wav_file
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 CALL = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
 LATER = CALL + dt.timedelta(days=200)
 

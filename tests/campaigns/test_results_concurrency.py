@@ -64,11 +64,11 @@ def _post_twice_at_once():
 
 
 @pytest.mark.postgres
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_concurrent_duplicate_posts_record_once_on_postgresql():
     _post_twice_at_once()
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_concurrent_duplicate_posts_record_once_on_the_configured_database():
     _post_twice_at_once()

@@ -400,7 +400,7 @@ def test_a_file_truncated_after_batches_were_written_writes_nothing(tmp_path, mo
 
 
 @pytest.mark.postgres
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_progress_is_written_beside_the_import_transaction(tmp_path):
     """The import's own transaction hides its updates until commit, so progress goes through a
     second connection; a job row locked by someone else is skipped, never waited for."""
@@ -731,7 +731,7 @@ def test_a_block_truncated_inside_quotes_names_the_line_its_record_starts_on():
 
 
 @pytest.mark.broker
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_large_import_runs_in_a_real_worker_through_the_broker(tmp_path, celery_worker_process):
     """A file too big to import inside the request goes to Celery: a real worker process takes the
     job from the broker and runs the PostgreSQL path (worker processes of its own, one transaction,
@@ -934,7 +934,7 @@ def test_a_first_import_asks_the_database_nothing_about_its_keys(tmp_path, monke
 
 
 @pytest.mark.postgres
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_reference_added_elsewhere_during_the_import_is_still_updated(tmp_path, monkeypatch):
     """A prospect committed by another session (the admin's add form) after the import began,
     with a reference a later row of the file holds: the skipped look-up cannot see it, the COPY
@@ -986,7 +986,7 @@ def test_a_reference_added_elsewhere_during_the_import_is_still_updated(tmp_path
 
 
 @pytest.mark.postgres
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_the_import_notes_what_the_database_held_before_it(tmp_path):
     from django.db import transaction
 

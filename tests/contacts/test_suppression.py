@@ -193,7 +193,7 @@ def test_feed_cursor_and_expiry_sweep():
 
 
 @pytest.mark.postgres
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_concurrent_objections_to_one_number_write_one_suppression():
     import threading
 

@@ -5,7 +5,7 @@ import pytest
 from contacts.services.audit import audit
 from tests.factories import AgentFactory, FloorFactory, UserFactory
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 
 def login(page, live_server, username, password="pw-for-tests-1"):
