@@ -60,5 +60,6 @@ def post_worker_init(worker) -> None:
 
 
 def tune_collector() -> None:
+    gc.collect()  # whatever the warm-up left in cycles (a logged traceback) is not frozen for life
     gc.freeze()
     gc.set_threshold(*GC_THRESHOLD)

@@ -53,10 +53,21 @@ def _flushes_without_restoring(item) -> bool:
     Its flush re-runs post_migrate, which makes the role groups again under new ids; the next test
     with serialized rollback then inserts them under their first ids and fails on the unique name
     (seen on SQLite when the browser tests, which happened to run in between, were skipped)."""
+    from pytest_django.plugin import validate_django_db
+
+    fixtures = set(getattr(item, "fixturenames", ()))
     marker = item.get_closest_marker("django_db")
-    if marker is None or not marker.kwargs.get("transaction"):
-        return False
-    return not marker.kwargs.get("serialized_rollback")
+    # The marker as pytest-django reads it (positional or keyword; reset_sequences is transactional
+    # too), or the fixtures that make a test transactional without it.
+    transaction, reset_sequences, _, serialized_rollback, _ = (
+        validate_django_db(marker) if marker is not None else (False, False, None, False, None)
+    )
+    transactional = (
+        transaction
+        or reset_sequences
+        or bool(fixtures & {"transactional_db", "live_server", "django_db_reset_sequences"})
+    )
+    return transactional and not (serialized_rollback or "django_db_serialized_rollback" in fixtures)
 
 
 @pytest.fixture(autouse=True)

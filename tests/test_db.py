@@ -22,10 +22,16 @@ def _prepared_probes() -> int:
 def test_postgresql_settings_enable_prepared_statements_unless_told_not_to(monkeypatch):
     url = "postgres://postgres@127.0.0.1:5432/anything"
     monkeypatch.delenv("DB_PREPARED_STATEMENTS", raising=False)
+    monkeypatch.delenv("DB_GENERIC_PLANS", raising=False)
     options = database_from_env(url)["OPTIONS"]
-    assert options["prepare_threshold"] == 0
-    assert options["options"] == "-c plan_cache_mode=force_generic_plan"
+    assert options == {"prepare_threshold": 0, "options": "-c plan_cache_mode=force_generic_plan"}
+    # Added to the startup options the URL gives, not instead of them.
+    options = database_from_env(url + "?options=-c%20statement_timeout%3D5000")["OPTIONS"]
+    assert options["options"] == "-c statement_timeout=5000 -c plan_cache_mode=force_generic_plan"
+    monkeypatch.setenv("DB_GENERIC_PLANS", "false")  # behind PgBouncer: prepared, no startup option
+    assert database_from_env(url)["OPTIONS"] == {"prepare_threshold": 0}
     monkeypatch.setenv("DB_PREPARED_STATEMENTS", "false")
+    monkeypatch.delenv("DB_GENERIC_PLANS")
     assert database_from_env(url).get("OPTIONS", {}) == {}
     assert "prepare_threshold" not in database_from_env("sqlite:///var/x.sqlite3")["OPTIONS"]
 

@@ -129,14 +129,19 @@ def test_workers_boot_and_answer_with_the_database_and_the_cache_down(tmp_path):
         proc.wait(timeout=30)
 
 
-def test_a_worker_freezes_what_it_loaded_and_collects_the_young_generation_less_often():
+def test_a_worker_freezes_what_it_loaded_and_collects_the_young_generation_less_often(monkeypatch):
     import gc
+    from types import SimpleNamespace
 
-    from config import gunicorn
+    from config import gunicorn, warmup
 
+    ran = []
+    for step in ("warm_imports", "warm_connection", "warm_cache"):
+        monkeypatch.setattr(warmup, step, lambda step=step: ran.append(step))
     before = gc.get_threshold()
     try:
-        gunicorn.tune_collector()
+        gunicorn.post_worker_init(SimpleNamespace(pid=1))
+        assert ran == ["warm_imports", "warm_connection", "warm_cache"]
         assert gc.get_threshold() == (10_000, 10, 10)
         assert gc.get_freeze_count() > 1000  # the imported application, out of every collection
     finally:

@@ -149,14 +149,14 @@ class _Batch:
     consents: dict  # prospect_id -> [ConsentRecord]
     attempts_by_prospect: dict  # prospect_id -> [(started_at, category)]
     attempts_by_number: dict  # phone_number_id -> [(started_at, category)]
+    # The campaign's countries, and country -> policy in force at the batch's instant: asked for
+    # every number, the same for all of them (computed per number, 12 % of a lease's decisions).
+    targets: frozenset
+    policies: dict
     hashes: dict = field(default_factory=dict)  # e164 -> number_hash (a peppered HMAC: computed once)
     # (country, region, zones) -> time-of-day reasons at the batch's instant for the batch's
     # campaign: the same for every number of one zone and region, so computed once per batch.
     time_reasons: dict = field(default_factory=dict)
-    # The campaign's countries, and country -> policy in force at the batch's instant: asked for
-    # every number, the same for all of them (computed per number, 12 % of a lease's decisions).
-    targets: frozenset = frozenset()
-    policies: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -253,9 +253,9 @@ def _load_batch(numbers: list, campaign, at: datetime, *, prospects=None, book=N
         consents,
         attempts_by_prospect,
         attempts_by_number,
+        frozenset(campaign_countries(campaign)),
+        policies,
         hashes=by_e164,
-        targets=frozenset(campaign_countries(campaign)),
-        policies=policies,
     )
 
 
@@ -282,10 +282,8 @@ def _decide(number, campaign, at: datetime, batch: _Batch) -> Decision:
     country = callee_country(prospect_country=getattr(prospect, "country", ""), number_region=number.region)
     region = getattr(prospect, "region", "") or ""
     zones = number_zones(number, country)
-    if country in batch.policies:
-        policy = batch.policies[country]
-    else:  # a country the campaign does not call (the book holds the campaign's only: None)
-        policy = batch.policies[country] = batch.book.at(country, at)
+    # None for a country the campaign does not call: the batch's book holds the campaign's only.
+    policy = batch.policies.get(country)
     reasons: list[str] = []
     details: dict = {
         "country": country,

@@ -68,6 +68,9 @@ TEMPLATES = [
 ]
 
 
+GENERIC_PLANS = "-c plan_cache_mode=force_generic_plan"
+
+
 def database_from_env(url: str) -> dict:
     """DATABASE_URL → Django settings, with the SQLite options that make it safe for a few writers.
 
@@ -99,17 +102,22 @@ def database_from_env(url: str) -> dict:
         # database's CPU each, the slowest answers of the bench). Set DB_PREPARED_STATEMENTS=false
         # behind a pooler in transaction mode that cannot carry prepared statements (PgBouncer
         # before 1.21).
-        #
+        if env.bool("DB_PREPARED_STATEMENTS", default=True):
+            db.setdefault("OPTIONS", {}).setdefault("prepare_threshold", 0)
         # Prepared, but PostgreSQL still plans a prepared statement again at each run while it
         # judges its generic plan dearer than the plans made for the values at hand, and it judged
         # so the lease claim's (a LIMIT given as a parameter): 0 generic plans in 120 claims, ~1 ms
         # of the database's CPU each (pg_prepared_statements). Its generic plan is the same plan
-        # (the hand-over index, LockRows under the LIMIT), so every prepared statement is held to
-        # its generic plan. Only these statements are affected: the ORM's are never prepared.
-        if env.bool("DB_PREPARED_STATEMENTS", default=True):
+        # (the hand-over index, LockRows under the LIMIT), so prepared statements are held to their
+        # generic plan. Only these are affected: the ORM's statements are never prepared. Sent as a
+        # startup option, added to any the URL gives; DB_GENERIC_PLANS=false where the connection
+        # cannot carry it (PgBouncer refuses startup options it does not track: set it with
+        # `ALTER ROLE … SET plan_cache_mode = force_generic_plan` there instead).
+        if env.bool("DB_PREPARED_STATEMENTS", default=True) and env.bool("DB_GENERIC_PLANS", default=True):
             options = db.setdefault("OPTIONS", {})
-            options.setdefault("prepare_threshold", 0)
-            options.setdefault("options", "-c plan_cache_mode=force_generic_plan")
+            options["options"] = " ".join(
+                part for part in (options.get("options", ""), GENERIC_PLANS) if part
+            )
     return db
 
 
