@@ -41,7 +41,7 @@ log = logging.getLogger("gunicorn.error")
 # until its response is sent, when reference counting frees them. At the default 700 the collector
 # ran 2.7 young and 0.24 middle collections per lease, walking objects about to be freed anyway; at
 # 10,000, one young collection every ~10 leases. Measured in one process, alternating blocks of
-# leases: 5–10 % less Python CPU per lease (BENCHMARKS.md, issue 6). Imports raise it further while
+# leases: 4–11 % less Python CPU per lease (BENCHMARKS.md, issue 6). Imports raise it further while
 # they run (contacts.services.imports.GC_THRESHOLD) and then come back to this.
 GC_THRESHOLD = (10_000, 10, 10)
 
