@@ -8,7 +8,7 @@ from rest_framework.test import APIClient
 
 from campaigns.models import Attempt, Lead
 from contacts.models import Suppression
-from tests.campaigns.leasing import NOW, callable_lead, dialler, running_campaign
+from tests.campaigns.leasing import NOW, callable_lead, dialler, running_campaign, token_client
 from tests.factories import AgentFactory, FloorFactory, UserFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("lease_clock")]
@@ -171,8 +171,7 @@ def test_history_spans_campaigns_and_hides_other_floors_agents(agent, floor, cam
 def test_dialler_and_people_without_an_agent_profile_are_refused(floor, campaign):
     lead = callable_lead(campaign=campaign, floor=floor)
     _, token = dialler(floor)
-    machine = APIClient()
-    machine.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+    machine = token_client(token)
     nobody = client_for(UserFactory(roles=["agent"]))
 
     assert machine.post(outcome_url(lead), {"outcome": "no-answer"}, format="json").status_code == 403

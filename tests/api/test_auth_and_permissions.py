@@ -13,16 +13,11 @@ from campaigns.selectors.scoping import floor_ids_for
 from campaigns.services.diallers import issue_dialler_credential, revoke_dialler_credential
 from contacts.models import AuditEntry
 from contacts.services.audit import audit
+from tests.campaigns.leasing import token_client
 from tests.factories import AgentFactory, FloorFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 NOW = dt.datetime(2026, 11, 2, 9, 0, tzinfo=dt.UTC)
-
-
-def token_client(token: str) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
-    return client
 
 
 def test_issued_dialler_token_is_hashed_at_rest_and_authenticates():

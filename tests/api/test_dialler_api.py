@@ -9,7 +9,7 @@ from rest_framework.test import APIClient
 from campaigns.models import Attempt, Lead, Lease, RecordingNotice
 from contacts.models import AuditEntry, Suppression
 from contacts.services.suppression import suppress_number
-from tests.campaigns.leasing import NOW, callable_lead, dialler, running_campaign
+from tests.campaigns.leasing import NOW, callable_lead, dialler, running_campaign, token_client
 from tests.factories import FloorFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("lease_clock")]
@@ -30,9 +30,7 @@ def campaign():
 @pytest.fixture
 def client(floor):
     _, token = dialler(floor)
-    api = APIClient()
-    api.credentials(HTTP_AUTHORIZATION=f"Token {token}")
-    return api
+    return token_client(token)
 
 
 def test_lease_returns_everything_the_dialler_needs(client, floor, campaign):

@@ -11,7 +11,7 @@ from rest_framework.test import APIClient
 
 from campaigns.models import Attempt, Lead
 from contacts.services.suppression import suppress_number
-from tests.campaigns.leasing import NOW, callable_lead, dialler, running_campaign
+from tests.campaigns.leasing import NOW, callable_lead, dialler, running_campaign, token_client
 from tests.factories import AgentFactory, FloorFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("lease_clock")]
@@ -33,9 +33,7 @@ def campaign():
 @pytest.fixture
 def client(floor):
     _, token = dialler(floor)
-    api = APIClient()
-    api.credentials(HTTP_AUTHORIZATION=f"Token {token}")
-    return api
+    return token_client(token)
 
 
 @pytest.fixture

@@ -92,20 +92,25 @@ def dialler(*floors, name: str | None = None):
     return integration, token
 
 
+def token_client(token: str):
+    """An API client that sends `token` (a dialler's or a person's) with every request."""
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+    return client
+
+
 def leasing_scene(*, leads: int) -> SimpleNamespace:
     """A running French campaign with `leads` callable leads on floor dakar-1, the floor's dialler
     credential and an API client that holds its token."""
-    from rest_framework.test import APIClient
-
     policies()
     floor = FloorFactory(code="dakar-1", time_zone="Africa/Dakar")
     campaign = running_campaign(name="Model E test drives")
     created = [callable_lead(campaign=campaign, floor=floor) for _ in range(leads)]
     integration, token = dialler(floor)
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
     return SimpleNamespace(
-        floor=floor, campaign=campaign, leads=created, integration=integration, client=client
+        floor=floor, campaign=campaign, leads=created, integration=integration, client=token_client(token)
     )
 
 
