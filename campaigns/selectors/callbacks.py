@@ -7,7 +7,7 @@ from datetime import datetime
 from django.db.models import Q, QuerySet
 
 from campaigns.models import Agent, Lead
-from campaigns.selectors.callability import Decision, callability_many
+from campaigns.selectors.callability import Decision, callability_loaded
 
 
 def due_callbacks(
@@ -33,15 +33,19 @@ def due_callbacks(
 
 def callback_decisions(leads: list[Lead], *, at: datetime) -> dict[int, Decision]:
     """Lead id → the full hand-over decision at `at` (suppression, consent, window, holiday,
-    frequency, quiet period), as a dialler's lease would get it: one batch per campaign."""
+    frequency, quiet period), as a dialler's lease would get it: one batch per campaign. The leads
+    come with their prospects (`due_callbacks` reads them): the decision does not read them again."""
     by_campaign: dict[int, list[Lead]] = {}
     for lead in leads:
         by_campaign.setdefault(lead.campaign_id, []).append(lead)
     decisions: dict[int, Decision] = {}
     for group in by_campaign.values():
-        by_number = callability_many(
-            numbers=[lead.phone_number for lead in group], campaign=group[0].campaign, at=at
-        )
+        by_number = callability_loaded(
+            numbers=[lead.phone_number for lead in group],
+            prospects={lead.prospect_id: lead.prospect for lead in group},
+            campaign=group[0].campaign,
+            at=at,
+        ).decisions
         for lead in group:
             decisions[lead.pk] = by_number[lead.phone_number_id]
     return decisions
