@@ -252,15 +252,40 @@ class CpuMeter:
     def start(self) -> None:
         self.before = self._sample()
         self.client_before = time.process_time()
+        self.machine_before = _machine_ticks()
 
     def stop(self) -> dict[str, float]:
         after = self._sample()
+        self.machine = _machine_shares(self.machine_before, _machine_ticks())
         used = {
             group: sum(cpu - self.before[group].get(pid, 0.0) for pid, cpu in pids.items())
             for group, pids in after.items()
         }
         used["clients"] = time.process_time() - self.client_before
         return used
+
+
+def _machine_ticks() -> list[int]:
+    """The machine's CPU time so far, in ticks, from /proc/stat's `cpu` line: user nice system idle
+    iowait irq softirq steal (guest time is already counted in user)."""
+    return [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+
+
+def _machine_shares(before: list[int], after: list[int]) -> dict[str, float]:
+    """Which share of the machine's cores was idle, and which the hypervisor gave to other guests
+    (steal), between two `_machine_ticks` readings. The cores are virtual and shared: with the
+    clients in a closed loop, a fifth of them stolen is about a fifth less throughput, and every
+    request then waits about a fifth longer (Little's law), whatever the code does."""
+    delta = [a - b for a, b in zip(after, before, strict=True)]
+    total = sum(delta) or 1
+    return {"idle": (delta[3] + delta[4]) / total, "steal": delta[7] / total}
+
+
+def machine_line(shares: dict[str, float]) -> str:
+    return (
+        f"machine during the phase: {shares['steal']:.0%} of its {os.cpu_count()} cores stolen by the "
+        f"hypervisor, {shares['idle']:.0%} idle"
+    )
 
 
 def cpu_line(used: dict[str, float], requests: int) -> str:
@@ -415,6 +440,7 @@ def http_phase(port: int, token: str, meter: CpuMeter) -> dict:
     meter.start()
     lease_time = run_clients(lease)
     lease_cpu = meter.stop()
+    lease_machine = meter.machine
     (BASE / "bench" / "data" / "lease_trace.json").write_text(json.dumps(lease_trace))
     results_latency: list[list[float]] = [[] for _ in range(CLIENTS)]
     statuses: Counter = Counter()
@@ -443,6 +469,7 @@ def http_phase(port: int, token: str, meter: CpuMeter) -> dict:
     meter.start()
     results_time = run_clients(results)
     results_cpu = meter.stop()
+    results_machine = meter.machine
     handed = [lead for per in leased for lead, _ in per]
     flat_lease = [x for per in lease_latency for x in per]
     flat_results = [x for per in results_latency for x in per]
@@ -455,6 +482,8 @@ def http_phase(port: int, token: str, meter: CpuMeter) -> dict:
         "statuses": statuses,
         "lease_cpu": lease_cpu,
         "results_cpu": results_cpu,
+        "lease_machine": lease_machine,
+        "results_machine": results_machine,
     }
 
 
@@ -618,11 +647,13 @@ def main() -> int:
         f"p99 {p99:6.1f} ms  ({len(run['lease_latency'])} requests)"
     )
     print(f"  {cpu_line(run['lease_cpu'], len(run['lease_latency']))}")
+    print(f"  {machine_line(run['lease_machine'])}")
     print(
         f"results API, saturated (closed loop): {results_per_s:6.0f} results/s  p50 {r50:6.1f} ms  "
         f"p99 {r99:6.1f} ms  ({len(run['results_latency'])} requests)"
     )
     print(f"  {cpu_line(run['results_cpu'], len(run['results_latency']))}")
+    print(f"  {machine_line(run['results_machine'])}")
     print(
         f"lease API, paced at 25 % of raw ({paced_rate:.1f} requests/s = {paced_rate * BATCH:.0f} leads/s "
         f"offered, open loop): {paced_leads_per_s:6.0f} leads/s served  p50 {q50:6.1f} ms  "
