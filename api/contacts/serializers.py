@@ -3,6 +3,7 @@ import json
 from django.urls import reverse
 from rest_framework import serializers
 
+from api.parsers import LONE_SURROGATE, lone_surrogate_at
 from contacts.models import ImportJob, PhoneNumber, Prospect
 from contacts.services.import_files import ImportFileError, parse_mapping
 
@@ -144,6 +145,11 @@ class ImportUploadSerializer(serializers.Serializer):
             parsed = json.loads(value) if value.startswith("{") else value
         except json.JSONDecodeError as exc:
             raise serializers.ValidationError(f"not valid JSON: {exc.msg}") from exc
+        except RecursionError:
+            raise serializers.ValidationError("not valid JSON: nested too deeply") from None
+        where = lone_surrogate_at(parsed)
+        if where is not None:
+            raise serializers.ValidationError(f"{where}: {LONE_SURROGATE}")
         try:
             return parse_mapping(parsed)
         except ImportFileError as exc:
