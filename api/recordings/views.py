@@ -43,12 +43,14 @@ from campaigns.selectors.recordings import (
 from campaigns.selectors.scoping import floor_ids_for
 from campaigns.services.notices import change_notice, publish_notice, retire_notice
 from campaigns.services.recordings import (
+    RecordingAudioMissing,
     RecordingRefused,
     attach_recording,
+    open_for_playback,
     purge_recording_now,
-    record_playback,
     set_campaign_retention,
 )
+from config.db import MAX_ID
 
 REPORT_PERMS = ["campaigns.view_recording_report"]
 
@@ -61,7 +63,7 @@ def _django_error(exc: DjangoValidationError) -> Response:
 class ReportFilterSerializer(serializers.Serializer):
     start = serializers.DateTimeField(required=False, help_text="Attempts started at or after (ISO 8601)")
     end = serializers.DateTimeField(required=False, help_text="Attempts started before (ISO 8601)")
-    campaign = serializers.IntegerField(required=False, min_value=1)
+    campaign = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID)
 
 
 class DueFilterSerializer(serializers.Serializer):
@@ -136,7 +138,9 @@ class RecordingViewSet(
             status=status.HTTP_200_OK if already else status.HTTP_201_CREATED,
         )
 
-    @extend_schema(responses={(200, "audio/*"): OpenApiTypes.BINARY, 410: OpenApiTypes.OBJECT})
+    @extend_schema(
+        responses={(200, "audio/*"): OpenApiTypes.BINARY, 404: OpenApiTypes.OBJECT, 410: OpenApiTypes.OBJECT}
+    )
     @action(detail=True, methods=["get"])
     def audio(self, request, pk=None):
         """Stream the recording (or redirect to the dialler's URI). Audited; 410 once purged."""
@@ -151,11 +155,16 @@ class RecordingViewSet(
                 },
                 status=status.HTTP_410_GONE,
             )
-        record_playback(recording=recording, actor=request.user, now=timezone.now(), channel="api")
-        if not recording.file:
+        try:
+            audio = open_for_playback(
+                recording=recording, actor=request.user, now=timezone.now(), channel="api"
+            )
+        except RecordingAudioMissing as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_404_NOT_FOUND)
+        if audio is None:
             return HttpResponseRedirect(recording.uri)
         content_type = mimetypes.guess_type(recording.file.name)[0] or "application/octet-stream"
-        response = FileResponse(recording.file.open("rb"), content_type=content_type)
+        response = FileResponse(audio, content_type=content_type)
         response["Cache-Control"] = "no-store"  # a personal-data recording is never cached
         return response
 

@@ -22,7 +22,12 @@ from campaigns.selectors.recordings import (
 )
 from campaigns.selectors.scoping import floor_ids_for
 from campaigns.services.notices import CHANGEABLE_FIELDS, change_notice, publish_notice
-from campaigns.services.recordings import purge_recording_now, record_playback, set_campaign_retention
+from campaigns.services.recordings import (
+    RecordingAudioMissing,
+    open_for_playback,
+    purge_recording_now,
+    set_campaign_retention,
+)
 
 
 @admin.register(RecordingNotice)
@@ -194,11 +199,16 @@ class RecordingAdmin(FloorScopedAdminMixin, admin.ModelAdmin):
                 status=410,
                 content_type="text/plain",
             )
-        record_playback(recording=recording, actor=request.user, now=timezone.now(), channel="admin")
-        if not recording.file:
+        try:
+            audio = open_for_playback(
+                recording=recording, actor=request.user, now=timezone.now(), channel="admin"
+            )
+        except RecordingAudioMissing as exc:
+            return HttpResponse(str(exc), status=404, content_type="text/plain")
+        if audio is None:
             return HttpResponseRedirect(recording.uri)
         content_type = mimetypes.guess_type(recording.file.name)[0] or "application/octet-stream"
-        response = FileResponse(recording.file.open("rb"), content_type=content_type)
+        response = FileResponse(audio, content_type=content_type)
         response["Cache-Control"] = "no-store"
         return response
 

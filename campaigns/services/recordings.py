@@ -330,6 +330,32 @@ def purge_recordings(
     return purged
 
 
+class RecordingAudioMissing(Exception):
+    """A stored recording's file is gone from storage although it was never purged."""
+
+
+def open_for_playback(*, recording: Recording, actor: Any, now: dt.datetime, channel: str):
+    """The recording's audio file, opened, with the playback audited; None for a recording the
+    dialler keeps (its `uri` says where). The caller refuses purged recordings first.
+
+    A file missing from storage (a lost volume, a file removed by hand) raises RecordingAudioMissing
+    and logs an error for the operators; nothing was played, so nothing is audited.
+    """
+    audio = None
+    if recording.file:
+        try:
+            audio = recording.file.open("rb")
+        except OSError as exc:
+            logger.exception(
+                "recording %s: audio file %s missing from storage", recording.pk, recording.file.name
+            )
+            raise RecordingAudioMissing(
+                f"The audio of recording {recording.pk} is missing from storage; it was not purged."
+            ) from exc
+    record_playback(recording=recording, actor=actor, now=now, channel=channel)
+    return audio
+
+
 def record_playback(*, recording: Recording, actor: Any, now: dt.datetime, channel: str) -> None:
     """Audit one playback (who listened to which call, through the API or the admin)."""
     audit(

@@ -203,6 +203,32 @@ def test_purged_recording_answers_410(recording):
     assert (detail["has_audio"], detail["purged_at"]) == (False, "2026-08-29T09:00:00Z")
 
 
+def test_audio_missing_from_storage_is_a_404_not_a_500(recording, caplog):
+    """Found by fuzzing: a recording whose file was lost (not purged) made playback raise
+    FileNotFoundError. It answers 404 saying so, logs an error, and audits no playback."""
+    (Path(settings.MEDIA_ROOT) / recording.file.name).unlink()
+    evaluator = UserFactory(username="eva", roles=["quality_evaluator"])
+    response = client_for(evaluator).get(f"/api/v1/recordings/{recording.pk}/audio/")
+    assert (response.status_code, response.json()) == (
+        404,
+        {"detail": f"The audio of recording {recording.pk} is missing from storage; it was not purged."},
+    )
+    assert not AuditEntry.objects.filter(action="campaigns.recording.played").exists()
+    assert [r.getMessage() for r in caplog.records if r.levelname == "ERROR"] == [
+        f"recording {recording.pk}: audio file {recording.file.name} missing from storage"
+    ]
+
+
+def test_report_filter_beyond_64_bits_is_a_400_naming_it(floor):
+    manager = UserFactory(username="mgr", roles=["campaign_manager"])
+    for report in ("notices-played", "non-compliant"):
+        response = client_for(manager).get(f"/api/v1/recordings/reports/{report}/?campaign={2**70}")
+        assert (response.status_code, response.json()) == (
+            400,
+            {"campaign": ["Ensure this value is less than or equal to 9223372036854775807."]},
+        )
+
+
 def test_manager_purges_for_payment_data(recording):
     manager = UserFactory(username="mgr", roles=["campaign_manager"])
     path = Path(settings.MEDIA_ROOT) / recording.file.name

@@ -2,8 +2,10 @@
 version, the reports page, the purge action."""
 
 import datetime as dt
+from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.test import Client
 
 from campaigns.models import Attempt, Recording, RecordingNotice
@@ -54,6 +56,18 @@ def test_admin_playback_after_purge_is_410(recording):
         f"/admin/campaigns/recording/{recording.pk}/play/"
     )
     assert response.status_code == 410
+    assert not AuditEntry.objects.filter(action="campaigns.recording.played").exists()
+
+
+def test_admin_playback_of_a_lost_file_is_a_404(recording):
+    (Path(settings.MEDIA_ROOT) / recording.file.name).unlink()
+    response = staff_client("eva", ["quality_evaluator"]).get(
+        f"/admin/campaigns/recording/{recording.pk}/play/"
+    )
+    assert (response.status_code, response.content.decode()) == (
+        404,
+        f"The audio of recording {recording.pk} is missing from storage; it was not purged.",
+    )
     assert not AuditEntry.objects.filter(action="campaigns.recording.played").exists()
 
 
