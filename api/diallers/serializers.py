@@ -35,7 +35,11 @@ class LeaseRequestSerializer(serializers.Serializer):
     )
     size = serializers.IntegerField(min_value=1, max_value=MAX_LEASE_SIZE, default=100)
     campaign = serializers.IntegerField(
-        required=False, allow_null=True, help_text="Only this campaign's leads."
+        required=False,
+        allow_null=True,
+        min_value=1,
+        max_value=MAX_ID,
+        help_text="Only this campaign's leads.",
     )
     ttl_seconds = serializers.IntegerField(
         min_value=int(MIN_TTL.total_seconds()),
@@ -220,7 +224,9 @@ class SuppressionFeedSerializer(serializers.Serializer):
 
 class AgentOutcomeSerializer(serializers.Serializer):
     outcome = serializers.SlugField(max_length=40)
-    attempt = serializers.IntegerField(required=False, allow_null=True, help_text="Correct this attempt")
+    attempt = serializers.IntegerField(
+        required=False, allow_null=True, min_value=1, max_value=MAX_ID, help_text="Correct this attempt"
+    )
     started_at = AwareDateTimeField(required=False, allow_null=True)
     callback_at = AwareDateTimeField(required=False, allow_null=True)
     callback_personal = serializers.BooleanField(required=False, default=False)

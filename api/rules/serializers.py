@@ -4,6 +4,7 @@ from django.utils.dateparse import parse_datetime
 from rest_framework import serializers
 
 from campaigns.models import CountryPolicy
+from config.db import MAX_ID
 
 AT_EARLIEST = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
 AT_LATEST = dt.datetime(2100, 1, 1, tzinfo=dt.UTC)
@@ -49,7 +50,7 @@ class CountryPolicySerializer(serializers.ModelSerializer):
 
 class CallabilityQuerySerializer(serializers.Serializer):
     phone_number = serializers.CharField(help_text="PhoneNumber id, or its E.164 (+33612…)")
-    campaign = serializers.IntegerField(min_value=1)
+    campaign = serializers.IntegerField(min_value=1, max_value=MAX_ID)
     at = serializers.CharField(required=False, help_text="ISO 8601 instant with offset; default now")
 
     def validate_at(self, value):

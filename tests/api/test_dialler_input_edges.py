@@ -152,6 +152,11 @@ def test_release_refuses_an_id_beyond_the_database_range(client, campaign, floor
             "started_at: 2026-11-01T09:00:00+00:00 is before the last 7 days.",
         ),
         (
+            {"outcome": "no-answer", "attempt": 2**70},
+            "attempt",
+            "Ensure this value is less than or equal to 9223372036854775807.",
+        ),
+        (
             {"outcome": "no-answer", "started_at": "2026-02-30T09:00:00Z"},
             "started_at",
             "Datetime has wrong format. Use one of these formats instead: "

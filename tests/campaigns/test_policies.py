@@ -282,6 +282,7 @@ def test_manager_asks_why_a_number_is_not_callable(manager_client):
         ({"phone_number": "+33612000000", "campaign": "1", "at": "yesterday"}, "at"),
         ({"phone_number": "+33612000000", "campaign": "1", "at": "2026-03-31T10:00:00"}, "at"),
         ({"phone_number": "+33612000000", "campaign": "999999"}, "campaign"),
+        ({"phone_number": "+33612000000", "campaign": str(2**70)}, "campaign"),
     ],
 )
 def test_callability_bad_input_is_400_naming_the_field(manager_client, params, field):
