@@ -10,6 +10,7 @@ import datetime as dt
 import re
 from typing import Any
 
+import holidays
 from django.db import transaction
 
 from campaigns.models import CountryPolicy
@@ -265,10 +266,32 @@ def _check_intervals(field: str, intervals: Any) -> None:
             raise PolicyError(field, f"interval {interval!r} ends before it starts")
 
 
+# The bounds of what a policy may say, beyond which the decisions' date arithmetic overflows (a
+# fuzz campaign saved each extreme through the API, then every decision of the country was a 500):
+# periods end by 2099 (the instants decisions are asked about: api.rules), and day counts stay
+# within a century (`at - consent_max_age_days` before year 1, `recorded_at + retention` past 9999).
+EARLIEST_DAY, LATEST_DAY = dt.date(1900, 1, 1), dt.date(2099, 12, 31)
+MAX_DAYS = 36_500
+_DAY_COUNTS = (
+    "consent_max_age_days",
+    "recording_retention_days",
+    "evaluation_retention_days",
+    "prospect_retention_days",
+)
+
+
 def validate_policy(policy: CountryPolicy) -> None:
     """Raise PolicyError if the policy is malformed or overlaps another period of its country."""
     if not re.fullmatch(r"[A-Z]{2}", policy.country or ""):
         raise PolicyError("country", "expected an ISO 3166-1 alpha-2 code in capitals")
+    for name in ("effective_from", "effective_to"):
+        day = getattr(policy, name)
+        if day is not None and not EARLIEST_DAY <= day <= LATEST_DAY:
+            raise PolicyError(name, f"must be between {EARLIEST_DAY} and {LATEST_DAY}")
+    for name in _DAY_COUNTS:
+        days = getattr(policy, name)
+        if days is not None and days > MAX_DAYS:
+            raise PolicyError(name, f"must be at most {MAX_DAYS} days (100 years)")
     if policy.effective_to and policy.effective_to < policy.effective_from:
         raise PolicyError("effective_to", "ends before effective_from")
     if not isinstance(policy.windows, dict) or not set(policy.windows) <= {str(d) for d in range(7)}:
@@ -293,6 +316,7 @@ def validate_policy(policy: CountryPolicy) -> None:
         isinstance(c, str) for c in policy.holiday_categories
     ):
         raise PolicyError("holiday_categories", 'expected a list such as ["public"]')
+    _check_holiday_categories(policy)
     if (policy.frequency_max is None) != (policy.frequency_days is None):
         raise PolicyError("frequency_days", "frequency_max and frequency_days go together")
     if policy.register and policy.register not in _registers():
@@ -303,6 +327,22 @@ def validate_policy(policy: CountryPolicy) -> None:
             other.effective_to is None or policy.effective_from <= other.effective_to
         ):
             raise PolicyError("effective_from", f"overlaps the period of policy {other}")
+
+
+def _check_holiday_categories(policy: CountryPolicy) -> None:
+    """The categories must be ones the holidays calendar keeps for the country (FR has no
+    "catholic" set, DE has): the calendar refuses others, at every decision of the country."""
+    try:
+        supported = holidays.country_holidays(policy.country).supported_categories
+    except NotImplementedError:
+        return  # a country the package has no calendar for: no holidays are read, whatever the list
+    unknown = sorted(set(policy.holiday_categories) - set(supported))
+    if unknown:
+        raise PolicyError(
+            "holiday_categories",
+            f"{', '.join(unknown)}: not a holiday category of {policy.country}; "
+            f"use one of {', '.join(sorted(supported))}",
+        )
 
 
 def _registers() -> set[str]:

@@ -19,6 +19,7 @@ from django.db.models import Q
 
 from campaigns.models import Attempt, CampaignRecordingPolicy, Recording
 from campaigns.selectors.notices import ASK_CONSENT, country_recording_rule
+from campaigns.services.policies import MAX_DAYS
 from contacts.services.audit import audit
 
 logger = logging.getLogger(__name__)
@@ -378,6 +379,10 @@ def set_campaign_retention(
     """
     if retention_days is not None and retention_days < 1:
         raise ValidationError({"retention_days": "Must be at least 1 day."})
+    if retention_days is not None and retention_days > MAX_DAYS:
+        # Bounded as the country's limit is: only the smaller of the two is used, but a value that
+        # overflows the date arithmetic (recorded_at + 10^9 days) has no meaning to store.
+        raise ValidationError({"retention_days": f"Must be at most {MAX_DAYS} days (100 years)."})
     with transaction.atomic():
         previous = (
             CampaignRecordingPolicy.objects.select_for_update()

@@ -342,6 +342,12 @@ def test_campaign_retention_policy_is_an_audited_upsert():
     ]
     zero = client.post("/api/v1/recording-policies/", {"campaign": campaign.pk, "retention_days": 0})
     assert zero.status_code == 400
+    huge = client.post("/api/v1/recording-policies/", {"campaign": campaign.pk, "retention_days": 2**31 - 1})
+    assert (huge.status_code, huge.json()) == (
+        400,
+        {"retention_days": ["Must be at most 36500 days (100 years)."]},
+    )
+    assert CampaignRecordingPolicy.objects.get(campaign=campaign).retention_days == 90
 
 
 def test_reports(floor, dialler, django_assert_max_num_queries):

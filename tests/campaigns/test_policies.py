@@ -175,6 +175,45 @@ def test_admin_gets_400_naming_the_field_for_a_bad_window(admin_user):
     assert fr_opt_out().windows["0"] == [["10:00", "13:00"], ["14:00", "20:00"]]
 
 
+@pytest.mark.parametrize(
+    ("change", "field", "message"),
+    [
+        # Each was saved through the API by a fuzz campaign; every FR decision was then a 500.
+        (
+            {"consent_max_age_days": 2**31 - 1},
+            "consent_max_age_days",
+            "must be at most 36500 days (100 years)",
+        ),
+        (
+            {"recording_retention_days": 3_000_000},
+            "recording_retention_days",
+            "must be at most 36500 days (100 years)",
+        ),
+        ({"effective_to": "9999-12-31"}, "effective_to", "must be between 1900-01-01 and 2099-12-31"),
+        ({"effective_from": "0001-01-01"}, "effective_from", "must be between 1900-01-01 and 2099-12-31"),
+        (
+            {"holiday_categories": ["public", "catholic", "bogus"]},
+            "holiday_categories",
+            "bogus, catholic: not a holiday category of FR; use one of public, school",
+        ),
+    ],
+)
+def test_values_the_decision_cannot_compute_with_are_refused(admin_user, change, field, message):
+    policy = fr_opt_out()
+    before = CountryPolicy.objects.filter(pk=policy.pk).values().get()
+    response = client_for(admin_user).patch(f"/api/v1/country-policies/{policy.pk}/", change, format="json")
+    assert (response.status_code, response.json()) == (400, {field: [message]})
+    assert CountryPolicy.objects.filter(pk=policy.pk).values().get() == before
+
+
+def test_a_category_the_country_has_is_kept(admin_user):
+    de = CountryPolicy.objects.filter(country="DE").latest("effective_from")
+    response = client_for(admin_user).patch(
+        f"/api/v1/country-policies/{de.pk}/", {"holiday_categories": ["public", "catholic"]}, format="json"
+    )
+    assert response.status_code == 200, response.json()
+
+
 def test_admin_creates_a_new_period(admin_user):
     be = CountryPolicy.objects.get(country="BE")
     client = client_for(admin_user)
