@@ -21,6 +21,19 @@ def exception_handler(exc, context):
         return Response(
             {"detail": "A value is out of range or malformed."}, status=status.HTTP_400_BAD_REQUEST
         )
+    if isinstance(exc, RecursionError):
+        # A JSON form field nested deeper than the interpreter's limit (the JSON body parser refuses
+        # it itself, naming it): the client's input.
+        return Response(
+            {"detail": "A value of the request is nested too deeply."}, status=status.HTTP_400_BAD_REQUEST
+        )
+    if isinstance(exc, UnicodeEncodeError):
+        # A lone UTF-16 surrogate that got past the parsers (through a JSON form field) cannot be
+        # stored: the client's input, not a server fault.
+        return Response(
+            {"detail": "A string of the request holds a lone UTF-16 surrogate, which is not a character."},
+            status=status.HTTP_400_BAD_REQUEST,
+        )
     if isinstance(exc, IntegrityError):
         # A concurrent writer won a unique constraint between validation and insert.
         return Response(

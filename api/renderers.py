@@ -56,4 +56,11 @@ class JSONRenderer(renderers.JSONRenderer):
                 if _SEPARATORS_LEAD in out:  # kept a strict JavaScript subset, as DRF does
                     out = out.replace(_LINE_SEPARATOR, b"\\u2028").replace(_PARAGRAPH_SEPARATOR, b"\\u2029")
                 return out
-        return super().render(data, accepted_media_type, renderer_context)
+        try:
+            return super().render(data, accepted_media_type, renderer_context)
+        except UnicodeEncodeError:
+            # A lone surrogate that reached an answer (a client's value echoed in an error, through a
+            # path the parsers do not see, such as a JSON form field): written as its escape, as
+            # json.dumps does with ensure_ascii, rather than a 500. This instance is this request's.
+            self.ensure_ascii = True
+            return super().render(data, accepted_media_type, renderer_context)

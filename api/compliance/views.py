@@ -14,7 +14,6 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -30,7 +29,7 @@ from api.compliance.serializers import (
     SuppressionUploadResultSerializer,
     SuppressionUploadSerializer,
 )
-from api.parsers import JSONParser
+from api.parsers import FormParser, JSONParser, MultiPartParser
 from contacts.models import ConsentRecord, Prospect, RegisterImport, Suppression
 from contacts.services.consent import ConsentError, record_consent, update_consent, withdraw_consent
 from contacts.services.erasure import erase_prospect

@@ -3,7 +3,7 @@ import json
 from django.urls import reverse
 from rest_framework import serializers
 
-from api.parsers import LONE_SURROGATE, lone_surrogate_at
+from api.parsers import loads_client_json
 from contacts.models import ImportJob, PhoneNumber, Prospect
 from contacts.services.import_files import ImportFileError, parse_mapping
 
@@ -142,14 +142,10 @@ class ImportUploadSerializer(serializers.Serializer):
     def validate_mapping(self, value: str) -> dict:
         value = value.strip()
         try:
-            parsed = json.loads(value) if value.startswith("{") else value
-        except json.JSONDecodeError as exc:
-            raise serializers.ValidationError(f"not valid JSON: {exc.msg}") from exc
-        except RecursionError:
-            raise serializers.ValidationError("not valid JSON: nested too deeply") from None
-        where = lone_surrogate_at(parsed)
-        if where is not None:
-            raise serializers.ValidationError(f"{where}: {LONE_SURROGATE}")
+            parsed = loads_client_json(value) if value.startswith("{") else value
+        except ValueError as exc:
+            message = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
+            raise serializers.ValidationError(f"not valid JSON: {message}") from None
         try:
             return parse_mapping(parsed)
         except ImportFileError as exc:

@@ -1,11 +1,13 @@
+import logging
+
 from django.http import FileResponse
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
+from api.parsers import FormParser, MultiPartParser
 from contacts.selectors.prospects import import_jobs_visible_to, prospect_detail_queryset, prospect_list
 from contacts.services.audit import audit
 from contacts.services.import_files import ImportFileError
@@ -17,6 +19,8 @@ from .serializers import (
     ProspectDetailSerializer,
     ProspectListSerializer,
 )
+
+logger = logging.getLogger(__name__)
 
 
 class ProspectViewSet(viewsets.ReadOnlyModelViewSet):
@@ -102,9 +106,18 @@ class ImportJobViewSet(
         stored = getattr(job, attr)
         if not stored:
             return Response({"detail": f"The {kind} is not ready yet."}, status=status.HTTP_404_NOT_FOUND)
+        try:
+            content = stored.open("rb")
+        except FileNotFoundError:
+            # Produced, then lost from storage: say so; nothing was downloaded, so nothing is audited.
+            logger.exception("import %s: %s file %s missing from storage", job.pk, kind, stored.name)
+            return Response(
+                {"detail": f"The {kind} of import {job.pk} is missing from storage."},
+                status=status.HTTP_404_NOT_FOUND,
+            )
         audit(request.user, f"contacts.import.{kind}_downloaded", job, at=timezone.now())
         return FileResponse(
-            stored.open("rb"),
+            content,
             as_attachment=True,
             filename=f"import-{job.pk}-{kind}.csv",
             content_type="text/csv",

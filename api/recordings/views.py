@@ -14,10 +14,9 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
-from api.parsers import JSONParser
+from api.parsers import FormParser, JSONParser, MultiPartParser
 from api.recordings.serializers import (
     CampaignRecordingPolicySerializer,
     DueForPurgeSerializer,

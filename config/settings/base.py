@@ -185,11 +185,12 @@ REST_FRAMEWORK = {
         "api.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
-    # DRF's defaults, with a JSON parser that refuses lone surrogates and runaway nesting (api/parsers.py).
+    # DRF's, reading text charsets only, and JSON without lone surrogates or runaway nesting
+    # (api/parsers.py).
     "DEFAULT_PARSER_CLASSES": [
         "api.parsers.JSONParser",
-        "rest_framework.parsers.FormParser",
-        "rest_framework.parsers.MultiPartParser",
+        "api.parsers.FormParser",
+        "api.parsers.MultiPartParser",
     ],
     "DEFAULT_PAGINATION_CLASS": "api.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,

@@ -43,17 +43,50 @@ def test_a_surrogate_pair_and_plain_text_read_as_before():
         (b'{"results": [{"call_id": "ok"}, {"call_id": "x\\ud800"}]}', "results[1].call_id"),
         (b'{"reason": "\\udc00"}', "reason"),
         (b'{"a": {"b\\udfff": 1}}', "a.b\\udfff (the key)"),
-        (b'"\\uD834"', "(the body)"),
+        (b'"\\uD834"', "(the value)"),
+        (b'{"big": 18446744073709551616, "s": ["\\udbff"]}', "s[0]"),  # past orjson's check
     ],
 )
 def test_a_lone_surrogate_is_refused_where_it_is(body, where):
-    assert parse_error(body) == f"JSON parse error - {where}: {LONE}."
+    assert parse_error(body) == f"JSON parse error - {where}: {LONE}"
 
 
 def test_runaway_nesting_and_non_json_constants_are_parse_errors():
-    assert parse_error(b"[" * 100_000) == "JSON parse error - nested too deeply."
-    assert parse_error(b'{"a": NaN}').startswith("JSON parse error - ")
-    assert parse_error(b'{"a": "\xff"}').startswith("JSON parse error - ")
+    assert parse_error(b"[" * 100_000) == "JSON parse error - nested too deeply"
+    assert parse_error(b'{"a": NaN}') == (
+        "JSON parse error - Out of range float values are not JSON compliant: 'NaN'"
+    )
+    assert parse_error(b'{"a": "\xff"}') == (
+        "JSON parse error - 'utf-8' codec can't decode byte 0xff in position 7: invalid start byte"
+    )
+
+
+def test_an_escaped_backslash_before_ud800_is_plain_text():
+    assert parse(b'{"a": "\\\\ud800"}') == {"a": "\\ud800"}
+
+
+@pytest.mark.parametrize("charset", ["unicode_escape", "raw_unicode_escape", "utf-7", "bz2_codec", "nope"])
+def test_only_text_charsets_are_read(charset):
+    """unicode_escape and utf-7 turn plain bytes into lone surrogates (`\\ud800`, `+2AA-`) that no
+    escape check sees; DRF's own check refused only bytes-to-bytes codecs and unknown names."""
+    with pytest.raises(ParseError) as caught:
+        JSONParser().parse(io.BytesIO(b'{"r": "\\ud800x"}'), "application/json", {"encoding": charset})
+    assert str(caught.value.detail) == f'Unsupported charset "{charset}" in request Content-Type header.'
+
+
+@pytest.mark.django_db
+def test_a_form_in_utf7_is_refused_before_it_is_decoded():
+    client = APIClient()
+    client.force_authenticate(UserFactory(is_superuser=True, is_staff=True))
+    response = client.post(
+        "/api/v1/suppressions/",
+        b"number=%2B33612345678&reason=+2AA-",
+        content_type="application/x-www-form-urlencoded; charset=utf-7",
+    )
+    assert (response.status_code, response.json()) == (
+        400,
+        {"detail": 'Unsupported charset "utf-7" in request Content-Type header.'},
+    )
 
 
 @pytest.mark.django_db
@@ -72,7 +105,7 @@ def test_a_dialler_result_with_a_lone_surrogate_is_a_400_and_records_nothing():
     response = scene.client.post("/api/v1/dialler/results/", body, content_type="application/json")
     assert (response.status_code, response.json()) == (
         400,
-        {"detail": f"JSON parse error - results[0].call_id: {LONE}."},
+        {"detail": f"JSON parse error - results[0].call_id: {LONE}"},
     )
     assert not Attempt.objects.exists()
 
@@ -93,11 +126,11 @@ def test_views_with_their_own_parser_list_refuse_it_too(path, body, where):
     response = client.post(path, body, content_type="application/json")
     assert (response.status_code, response.json()) == (
         400,
-        {"detail": f"JSON parse error - {where}: {LONE}."},
+        {"detail": f"JSON parse error - {where}: {LONE}"},
     )
 
 
 def test_an_import_mapping_with_a_lone_surrogate_names_the_column():
     form = ImportUploadSerializer(data={"mapping": '{"Nom\\udc80": "last_name"}'})
     assert not form.is_valid()
-    assert form.errors["mapping"] == [f"Nom\\udc80 (the key): {LONE}"]
+    assert form.errors["mapping"] == [f"not valid JSON: Nom\\udc80 (the key): {LONE}"]

@@ -107,3 +107,13 @@ def test_indented_output_for_the_browsable_api_is_drf_s():
     ours = JSONRenderer().render(data, "application/json; indent=4")
     assert ours == renderers.JSONRenderer().render(data, "application/json; indent=4")
     assert b"\n    " in ours
+
+
+def test_a_lone_surrogate_is_written_escaped_where_drf_raises():
+    # Only reachable past the parsers (a JSON form field echoed in an error): an answer, not a 500.
+    data = {"detail": ErrorDetail("'\ud800x' is not a valid choice.")}
+    with pytest.raises(UnicodeEncodeError):
+        renderers.JSONRenderer().render(data)
+    out = JSONRenderer().render(data)
+    assert out == b'{"detail":"\'\\ud800x\' is not a valid choice."}'
+    assert json.loads(out) == {"detail": "'\ud800x' is not a valid choice."}
