@@ -1,4 +1,6 @@
+from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from campaigns.models import Campaign, FloorQuota, OutcomeCode
@@ -10,10 +12,27 @@ from campaigns.services.campaigns import (
     update_campaign,
 )
 from campaigns.services.lists import request_list_build
+from campaigns.services.outcomes import OutcomeCodeError, check_outcome_code
+
+
+class OutcomeCodeForm(forms.ModelForm):
+    class Meta:
+        model = OutcomeCode
+        fields = ["campaign", "code", "label", "category", "action", "retry_after_minutes", "max_retries"]
+
+    def clean(self):
+        data = super().clean()
+        # The rules the API applies (a do-not-call outcome suppresses, a retry has a bounded delay).
+        try:
+            check_outcome_code(data)
+        except OutcomeCodeError as exc:
+            raise ValidationError({exc.field: str(exc)}) from None
+        return data
 
 
 class OutcomeCodeInline(admin.TabularInline):
     model = OutcomeCode
+    form = OutcomeCodeForm
     extra = 0
     fields = ["code", "label", "category", "action", "retry_after_minutes", "max_retries"]
 

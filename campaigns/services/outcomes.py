@@ -61,10 +61,22 @@ class OutcomeCodeError(ValueError):
         self.field = field
 
 
-def _check(data: dict[str, Any]) -> None:
+# A retry delay beyond a year means "do not retry" (use a final outcome); far larger ones overflowed
+# the next call time (attempt time + delay, past year 9999) at every result with this outcome.
+MAX_RETRY_MINUTES = 366 * 24 * 60
+
+
+def check_outcome_code(data: dict[str, Any]) -> None:
+    """Raise OutcomeCodeError (naming the field) for an outcome code the rules forbid; the API and
+    the admin both save through it."""
     action = data.get("action")
     if action == A.RETRY and not data.get("retry_after_minutes"):
         raise OutcomeCodeError("retry_after_minutes", "A retry outcome needs a delay in minutes.")
+    if (data.get("retry_after_minutes") or 0) > MAX_RETRY_MINUTES:
+        raise OutcomeCodeError(
+            "retry_after_minutes",
+            f"At most {MAX_RETRY_MINUTES} minutes (366 days); use a final outcome instead.",
+        )
     if data.get("category") == C.DO_NOT_CALL and action != A.SUPPRESS:
         # GDPR art. 21: an objection must reach the suppression list during the call.
         raise OutcomeCodeError("action", "A do_not_call outcome must suppress the number.")
@@ -87,7 +99,7 @@ def save_outcome_code(
             for f in ("code", "label", "category", "action", "retry_after_minutes", "max_retries")
         }
     merged.update(data)
-    _check(merged)
+    check_outcome_code(merged)
     code = instance or OutcomeCode(campaign=campaign)
     for key, value in merged.items():
         setattr(code, key, value)

@@ -273,7 +273,10 @@ def _check_intervals(field: str, intervals: Any) -> None:
 EARLIEST_DAY, LATEST_DAY = dt.date(1900, 1, 1), dt.date(2099, 12, 31)
 MAX_DAYS = 36_500
 _DAY_COUNTS = (
+    "frequency_days",
+    "refusal_quiet_days",
     "consent_max_age_days",
+    "register_max_age_days",
     "recording_retention_days",
     "evaluation_retention_days",
     "prospect_retention_days",
@@ -340,7 +343,8 @@ def _check_holiday_categories(policy: CountryPolicy) -> None:
     if unknown:
         raise PolicyError(
             "holiday_categories",
-            f"{', '.join(unknown)}: not a holiday category of {policy.country}; "
+            # ascii(): a client's string, echoed escaped (a lone surrogate cannot be written).
+            f"{', '.join(map(ascii, unknown))}: not a holiday category of {policy.country}; "
             f"use one of {', '.join(sorted(supported))}",
         )
 

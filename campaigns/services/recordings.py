@@ -346,7 +346,7 @@ def open_for_playback(*, recording: Recording, actor: Any, now: dt.datetime, cha
     if recording.file:
         try:
             audio = recording.file.open("rb")
-        except OSError as exc:
+        except FileNotFoundError as exc:
             logger.exception(
                 "recording %s: audio file %s missing from storage", recording.pk, recording.file.name
             )
@@ -380,8 +380,8 @@ def set_campaign_retention(
     if retention_days is not None and retention_days < 1:
         raise ValidationError({"retention_days": "Must be at least 1 day."})
     if retention_days is not None and retention_days > MAX_DAYS:
-        # Bounded as the country's limit is: only the smaller of the two is used, but a value that
-        # overflows the date arithmetic (recorded_at + 10^9 days) has no meaning to store.
+        # Bounded as the country's limit is: setting it moves the stored recordings' purge dates to
+        # call + retention_days (`_shorten_stored`), which overflows past year 9999.
         raise ValidationError({"retention_days": f"Must be at most {MAX_DAYS} days (100 years)."})
     with transaction.atomic():
         previous = (

@@ -28,7 +28,18 @@ def run_register_import_task(register_import_id: int) -> dict:
             finished_at=timezone.now(),
         )
         return {"skipped": True}
-    with register_import.file.open("rb") as stream:
+    try:
+        stream = register_import.file.open("rb")
+    except FileNotFoundError:
+        # Uploaded, then lost from storage before the worker ran: the job says so instead of
+        # staying pending with the task failed.
+        RegisterImport.objects.filter(pk=register_import_id, status=RegisterImport.Status.PENDING).update(
+            status=RegisterImport.Status.FAILED,
+            error="the uploaded file is missing from storage",
+            finished_at=timezone.now(),
+        )
+        return {"skipped": True}
+    with stream:
         result = run_register_import(
             register_import=register_import,
             stream=stream,

@@ -276,6 +276,23 @@ def test_outcome_code_edit_refuses_a_do_not_call_that_does_not_suppress(manager_
     assert created.status_code == 201
 
 
+def test_a_retry_delay_beyond_a_year_is_refused(manager_client):
+    campaign_id = manager_client.post("/api/v1/campaigns/", campaign_payload(), format="json").json()["id"]
+    code = OutcomeCode.objects.filter(campaign_id=campaign_id, action="retry").first()
+    before = code.retry_after_minutes
+    for minutes, status in ((527_041, 400), (2**31 - 1, 400), (527_040, 200)):
+        response = manager_client.patch(
+            f"/api/v1/outcome-codes/{code.pk}/", {"retry_after_minutes": minutes}, format="json"
+        )
+        assert response.status_code == status, response.json()
+        if status == 400:
+            assert response.json() == {
+                "retry_after_minutes": ["At most 527040 minutes (366 days); use a final outcome instead."]
+            }
+            assert OutcomeCode.objects.get(pk=code.pk).retry_after_minutes == before
+    assert OutcomeCode.objects.get(pk=code.pk).retry_after_minutes == 527_040
+
+
 def test_draft_campaign_without_list_can_be_deleted_a_running_one_cannot(manager_client):
     draft = CampaignFactory()
     running = CampaignFactory(status="running")

@@ -92,3 +92,30 @@ def test_supervisor_sees_only_own_floor_leads_in_admin():
     page = client.get("/admin/campaigns/lead/")
     assert page.status_code == 200
     assert list(page.context["cl"].queryset.values_list("id", flat=True)) == [mine.pk]
+
+
+@pytest.mark.parametrize(
+    ("values", "field", "message"),
+    [
+        (
+            {"category": "do_not_call", "action": "final"},
+            "action",
+            "A do_not_call outcome must suppress the number.",
+        ),
+        (
+            {"category": "no_contact", "action": "retry", "retry_after_minutes": 10**7},
+            "retry_after_minutes",
+            "At most 527040 minutes (366 days); use a final outcome instead.",
+        ),
+    ],
+)
+def test_the_admin_outcome_code_form_applies_the_api_rules(values, field, message):
+    """The inline used to save any row: a do-not-call outcome that never suppresses (against
+    GDPR art. 21), or a retry delay that overflowed every later result's next call time."""
+    from campaigns.admin.campaigns import OutcomeCodeForm
+
+    form = OutcomeCodeForm(
+        data={"campaign": CampaignFactory().pk, "code": "x", "label": "X", "max_retries": 3, **values}
+    )
+    assert not form.is_valid()
+    assert form.errors[field] == [message]

@@ -191,10 +191,12 @@ def test_admin_gets_400_naming_the_field_for_a_bad_window(admin_user):
         ),
         ({"effective_to": "9999-12-31"}, "effective_to", "must be between 1900-01-01 and 2099-12-31"),
         ({"effective_from": "0001-01-01"}, "effective_from", "must be between 1900-01-01 and 2099-12-31"),
+        ({"effective_to": "2100-01-01"}, "effective_to", "must be between 1900-01-01 and 2099-12-31"),
+        ({"consent_max_age_days": 36_501}, "consent_max_age_days", "must be at most 36500 days (100 years)"),
         (
             {"holiday_categories": ["public", "catholic", "bogus"]},
             "holiday_categories",
-            "bogus, catholic: not a holiday category of FR; use one of public, school",
+            "'bogus', 'catholic': not a holiday category of FR; use one of public, school",
         ),
     ],
 )
@@ -206,12 +208,32 @@ def test_values_the_decision_cannot_compute_with_are_refused(admin_user, change,
     assert CountryPolicy.objects.filter(pk=policy.pk).values().get() == before
 
 
-def test_a_category_the_country_has_is_kept(admin_user):
-    de = CountryPolicy.objects.filter(country="DE").latest("effective_from")
+def test_a_json_form_field_nested_too_deeply_is_a_400(admin_user):
+    """Form bodies decode JSON fields with DRF's JSONField, which the JSON parser does not see:
+    api/errors.py answers its RecursionError."""
+    policy = fr_opt_out()
     response = client_for(admin_user).patch(
-        f"/api/v1/country-policies/{de.pk}/", {"holiday_categories": ["public", "catholic"]}, format="json"
+        f"/api/v1/country-policies/{policy.pk}/", {"windows": "[" * 100_000}, format="multipart"
     )
+    assert (response.status_code, response.json()) == (
+        400,
+        {"detail": "A value of the request is nested too deeply."},
+    )
+
+
+def test_the_bounds_themselves_are_accepted(admin_user):
+    policy = CountryPolicy.objects.filter(country="FR").latest("effective_from")  # open-ended
+    change = {"effective_to": "2099-12-31", "consent_max_age_days": 36_500, "holiday_categories": ["school"]}
+    response = client_for(admin_user).patch(f"/api/v1/country-policies/{policy.pk}/", change, format="json")
     assert response.status_code == 200, response.json()
+    policy.refresh_from_db()
+    assert (policy.effective_to, policy.consent_max_age_days, policy.holiday_categories) == (
+        dt.date(2099, 12, 31),
+        36_500,
+        ["school"],
+    )
+    entry = AuditEntry.objects.get(action="campaigns.countrypolicy.changed")
+    assert entry.details["changes"]["holiday_categories"] == [["public"], ["school"]]
 
 
 def test_admin_creates_a_new_period(admin_user):

@@ -91,6 +91,17 @@ def test_upload_answers_202_with_the_finished_job_and_its_report(manager_client,
     ]
 
 
+def test_a_report_lost_from_storage_is_a_404_and_not_audited(manager_client):
+    job = ImportJob.objects.get(pk=upload(manager_client).json()["id"])
+    job.report.storage.delete(job.report.name)
+    response = manager_client.get(f"/api/v1/imports/{job.pk}/report/")
+    assert (response.status_code, response.json()) == (
+        404,
+        {"detail": f"The report of import {job.pk} is missing from storage."},
+    )
+    assert not AuditEntry.objects.filter(action="contacts.import.report_downloaded").exists()
+
+
 def test_job_detail_and_list(manager_client):
     job_id = upload(manager_client).json()["id"]
     detail = manager_client.get(f"/api/v1/imports/{job_id}/").json()

@@ -141,6 +141,29 @@ def test_register_upload_returns_202_and_runs_the_job(manager, django_capture_on
     assert RegisterImport.objects.get().file == ""  # the uploaded list is not kept once read
 
 
+def test_a_register_file_lost_before_the_worker_runs_fails_its_job(
+    manager, django_capture_on_commit_callbacks
+):
+    """The task used to raise FileNotFoundError and leave the job pending for ever."""
+    upload = SimpleUploadedFile("rpo.txt", b"3471234567\n")
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        response = manager.post(
+            "/api/v1/register-imports/",
+            {"register": "rpo", "file_date": "2026-03-28", "file": upload},
+            format="multipart",
+        )
+    stored = RegisterImport.objects.get()
+    stored.file.storage.delete(stored.file.name)
+    for callback in callbacks:
+        callback()
+    job = manager.get(f"/api/v1/register-imports/{response.json()['id']}/").json()
+    assert (job["status"], job["error"], job["is_current"]) == (
+        "failed",
+        "the uploaded file is missing from storage",
+        False,
+    )
+
+
 def test_register_upload_bad_register_is_400(manager):
     response = manager.post(
         "/api/v1/register-imports/",
