@@ -275,7 +275,7 @@ def _machine_shares(before: list[int], after: list[int]) -> dict[str, float]:
     """Which share of the machine's cores was idle, and which the hypervisor gave to other guests
     (steal), between two `_machine_ticks` readings. The cores are virtual and shared: with the
     clients in a closed loop, a fifth of them stolen is about a fifth less throughput, and every
-    request then waits about a fifth longer (Little's law), whatever the code does."""
+    request then waits about a quarter longer (1 / 0.8, Little's law), whatever the code does."""
     delta = [a - b for a, b in zip(after, before, strict=True)]
     total = sum(delta) or 1
     return {"idle": (delta[3] + delta[4]) / total, "steal": delta[7] / total}
