@@ -144,8 +144,9 @@ class ImportUploadSerializer(serializers.Serializer):
         try:
             parsed = loads_client_json(value) if value.startswith("{") else value
         except ValueError as exc:
-            message = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
-            raise serializers.ValidationError(f"not valid JSON: {message}") from None
+            # Invalid JSON says so; a lone surrogate or runaway nesting is valid syntax: said as is.
+            message = f"not valid JSON: {exc.msg}" if isinstance(exc, json.JSONDecodeError) else str(exc)
+            raise serializers.ValidationError(message) from None
         try:
             return parse_mapping(parsed)
         except ImportFileError as exc:

@@ -22,6 +22,8 @@ class OutcomeCodeForm(forms.ModelForm):
 
     def clean(self):
         data = super().clean()
+        if self.errors:  # a field already refused: its own message is the one to read
+            return data
         # The rules the API applies (a do-not-call outcome suppresses, a retry has a bounded delay).
         try:
             check_outcome_code(data)

@@ -343,8 +343,8 @@ def _check_holiday_categories(policy: CountryPolicy) -> None:
     if unknown:
         raise PolicyError(
             "holiday_categories",
-            # ascii(): a client's string, echoed escaped (a lone surrogate cannot be written).
-            f"{', '.join(map(ascii, unknown))}: not a holiday category of {policy.country}; "
+            # repr(): a client's string, echoed with a lone surrogate escaped (it cannot be written).
+            f"{', '.join(map(repr, unknown))}: not a holiday category of {policy.country}; "
             f"use one of {', '.join(sorted(supported))}",
         )
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from celery import shared_task
 from django.utils import timezone
 
@@ -15,6 +17,17 @@ from contacts.services.suppression import record_suppression_expiries
 PURGE_BATCHES_PER_RUN = 20
 
 
+logger = logging.getLogger(__name__)
+
+
+def _fail_pending(register_import_id: int, error: str) -> dict:
+    logger.warning("register import %s failed: %s", register_import_id, error)
+    RegisterImport.objects.filter(pk=register_import_id, status=RegisterImport.Status.PENDING).update(
+        status=RegisterImport.Status.FAILED, error=error, finished_at=timezone.now()
+    )
+    return {"status": RegisterImport.Status.FAILED, "error": error}
+
+
 @shared_task(name="contacts.run_register_import", soft_time_limit=55 * 60, time_limit=60 * 60)
 def run_register_import_task(register_import_id: int) -> dict:
     """Import an uploaded register file (idempotent: only a pending job is claimed)."""
@@ -22,23 +35,13 @@ def run_register_import_task(register_import_id: int) -> dict:
     if register_import is None or register_import.status != RegisterImport.Status.PENDING:
         return {"skipped": True}
     if not register_import.file:
-        RegisterImport.objects.filter(pk=register_import_id, status=RegisterImport.Status.PENDING).update(
-            status=RegisterImport.Status.FAILED,
-            error="the uploaded file is missing",
-            finished_at=timezone.now(),
-        )
-        return {"skipped": True}
+        return _fail_pending(register_import_id, "the uploaded file is missing")
     try:
         stream = register_import.file.open("rb")
     except FileNotFoundError:
         # Uploaded, then lost from storage before the worker ran: the job says so instead of
         # staying pending with the task failed.
-        RegisterImport.objects.filter(pk=register_import_id, status=RegisterImport.Status.PENDING).update(
-            status=RegisterImport.Status.FAILED,
-            error="the uploaded file is missing from storage",
-            finished_at=timezone.now(),
-        )
-        return {"skipped": True}
+        return _fail_pending(register_import_id, "the uploaded file is missing from storage")
     with stream:
         result = run_register_import(
             register_import=register_import,

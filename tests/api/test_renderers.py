@@ -117,3 +117,16 @@ def test_a_lone_surrogate_is_written_escaped_where_drf_raises():
     out = JSONRenderer().render(data)
     assert out == b'{"detail":"\'\\ud800x\' is not a valid choice."}'
     assert json.loads(out) == {"detail": "'\ud800x' is not a valid choice."}
+
+
+def test_only_a_lone_surrogate_is_the_client_s_encoding_error():
+    from api.errors import exception_handler
+
+    lone = UnicodeEncodeError("utf-8", "\ud800", 0, 1, "surrogates not allowed")
+    response = exception_handler(lone, {"view": None})
+    assert (response.status_code, response.data) == (
+        400,
+        {"detail": "A string of the request holds a lone UTF-16 surrogate, which is not a character."},
+    )
+    ours = UnicodeEncodeError("charmap", "\u0142", 0, 1, "character maps to <undefined>")
+    assert exception_handler(ours, {"view": None}) is None  # a 500: our bug, not the client's

@@ -112,10 +112,14 @@ def test_supervisor_sees_only_own_floor_leads_in_admin():
 def test_the_admin_outcome_code_form_applies_the_api_rules(values, field, message):
     """The inline used to save any row: a do-not-call outcome that never suppresses (against
     GDPR art. 21), or a retry delay that overflowed every later result's next call time."""
-    from campaigns.admin.campaigns import OutcomeCodeForm
+    from django.contrib import admin
+    from django.test import RequestFactory
 
-    form = OutcomeCodeForm(
-        data={"campaign": CampaignFactory().pk, "code": "x", "label": "X", "max_retries": 3, **values}
-    )
+    from campaigns.admin.campaigns import OutcomeCodeInline
+
+    request = RequestFactory().get("/")
+    request.user = UserFactory(is_staff=True, is_superuser=True)
+    form_class = OutcomeCodeInline(Campaign, admin.site).get_formset(request).form
+    form = form_class(data={"code": "x", "label": "X", "max_retries": 3, **values})
     assert not form.is_valid()
     assert form.errors[field] == [message]
