@@ -108,12 +108,8 @@ def loads_client_json(text: str, *, strict: bool = True):
 class JSONParser(parsers.JSONParser):
     def parse(self, stream, media_type=None, parser_context=None):
         encoding = text_encoding(parser_context)
-        try:
-            text = codecs.getreader(encoding)(stream).read()
-        except ValueError as exc:  # bytes that are not `encoding`
-            raise ParseError(f"JSON parse error - {exc}") from None
-        try:
-            return loads_client_json(text, strict=self.strict)
+        try:  # ValueError: bytes that are not `encoding`, or text that is not JSON for us
+            return loads_client_json(codecs.getreader(encoding)(stream).read(), strict=self.strict)
         except ValueError as exc:
             raise ParseError(f"JSON parse error - {exc}") from None
 

@@ -353,12 +353,7 @@ def open_for_playback(*, recording: Recording, actor: Any, now: dt.datetime, cha
             raise RecordingAudioMissing(
                 f"The audio of recording {recording.pk} is missing from storage; it was not purged."
             ) from exc
-    record_playback(recording=recording, actor=actor, now=now, channel=channel)
-    return audio
-
-
-def record_playback(*, recording: Recording, actor: Any, now: dt.datetime, channel: str) -> None:
-    """Audit one playback (who listened to which call, through the API or the admin)."""
+    # Who listened to which call, through the API or the admin.
     audit(
         actor,
         "campaigns.recording.played",
@@ -366,6 +361,7 @@ def record_playback(*, recording: Recording, actor: Any, now: dt.datetime, chann
         {"attempt": recording.attempt_id, "channel": channel},
         at=now,
     )
+    return audio
 
 
 def set_campaign_retention(
