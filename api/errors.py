@@ -22,16 +22,16 @@ def exception_handler(exc, context):
             {"detail": "A value is out of range or malformed."}, status=status.HTTP_400_BAD_REQUEST
         )
     if isinstance(exc, RecursionError):
-        # A JSON form field nested deeper than the interpreter's limit (DRF's JSONField decodes form
-        # input itself; the JSON body parser refuses it, naming it). Logged: a recursion bug of ours
-        # would land here too.
+        # A value nested deeper than the interpreter's limit, by a path that does not decode with
+        # config.client_json (bodies and JSON form fields do, and name the field). Logged: a
+        # recursion bug of ours would land here too.
         logger.warning("recursion limit in %s", context.get("view"), exc_info=exc)
         return Response(
             {"detail": "A value of the request is nested too deeply."}, status=status.HTTP_400_BAD_REQUEST
         )
     if isinstance(exc, UnicodeEncodeError) and exc.reason == "surrogates not allowed":
-        # A lone UTF-16 surrogate that got past the parsers (a JSON form field) cannot be stored:
-        # the client's input. Any other encoding error is ours, and stays a 500.
+        # A lone UTF-16 surrogate that got past config.client_json by a path we do not know
+        # cannot be stored: the client's input. Any other encoding error is ours, and stays a 500.
         logger.warning("lone surrogate in %s", context.get("view"), exc_info=exc)
         return Response(
             {"detail": "A string of the request holds a lone UTF-16 surrogate, which is not a character."},

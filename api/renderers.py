@@ -59,8 +59,8 @@ class JSONRenderer(renderers.JSONRenderer):
         try:
             return super().render(data, accepted_media_type, renderer_context)
         except UnicodeEncodeError:
-            # A lone surrogate that reached an answer (a client's value echoed in an error, through a
-            # path the parsers do not see, such as a JSON form field): written as its escape, as
-            # json.dumps does with ensure_ascii, rather than a 500. This instance is this request's.
+            # A lone surrogate that reached an answer (a client's value echoed in an error, by a path
+            # that does not decode with config.client_json): written as its escape, as json.dumps
+            # does with ensure_ascii, rather than a 500. This instance is this request's.
             self.ensure_ascii = True
             return super().render(data, accepted_media_type, renderer_context)

@@ -12,7 +12,7 @@ class TokenSerializer(serializers.Serializer):
 class MeSerializer(serializers.Serializer):
     username = serializers.CharField()
     roles = serializers.ListField(child=serializers.CharField())
-    floors = serializers.JSONField(help_text='Floor ids the caller may see, or "all".')
+    floors = serializers.JSONField(read_only=True, help_text='Floor ids the caller may see, or "all".')
     is_dialler = serializers.BooleanField()
 
 
@@ -46,3 +46,4 @@ class AuditEntrySerializer(serializers.ModelSerializer):
     class Meta:
         model = AuditEntry
         fields = ["id", "at", "actor_label", "action", "target_type", "target_id", "target_repr", "details"]
+        read_only_fields = fields  # answers only: the trail is written by the services

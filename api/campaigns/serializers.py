@@ -3,15 +3,18 @@ from rest_framework import serializers
 
 from campaigns.models import Agent, Campaign, Floor, FloorQuota, Lead, ListBuild, OutcomeCode
 from campaigns.services.campaigns import EDITABLE_FIELDS
+from config.client_json import ClientJSONDecoder  # JSON typed into form bodies
 from contacts.models import Advertiser
 
 
 class FloorSerializer(serializers.ModelSerializer):
     opening_hours = serializers.JSONField(
-        required=False, help_text='{"0": [["09:00", "13:00"], ["14:00", "18:00"]], …}: Monday = 0, floor zone'
+        decoder=ClientJSONDecoder,
+        required=False,
+        help_text='{"0": [["09:00", "13:00"], ["14:00", "18:00"]], …}: Monday = 0, floor zone',
     )
-    languages = serializers.JSONField(help_text='e.g. ["fr", "wo"]')
-    callee_countries = serializers.JSONField(help_text='e.g. ["FR", "BE"]')
+    languages = serializers.JSONField(decoder=ClientJSONDecoder, help_text='e.g. ["fr", "wo"]')
+    callee_countries = serializers.JSONField(decoder=ClientJSONDecoder, help_text='e.g. ["FR", "BE"]')
 
     class Meta:
         model = Floor
@@ -35,7 +38,7 @@ class FloorSerializer(serializers.ModelSerializer):
 class AgentSerializer(serializers.ModelSerializer):
     user = serializers.SlugRelatedField(slug_field="username", queryset=get_user_model().objects.all())
     floor = serializers.SlugRelatedField(slug_field="code", queryset=Floor.objects.all())
-    languages = serializers.JSONField(required=False)
+    languages = serializers.JSONField(decoder=ClientJSONDecoder, required=False)
 
     class Meta:
         model = Agent
@@ -46,9 +49,12 @@ class AgentSerializer(serializers.ModelSerializer):
 
 class CampaignSerializer(serializers.ModelSerializer):
     advertiser = serializers.SlugRelatedField(slug_field="code", queryset=Advertiser.objects.all())
-    countries = serializers.JSONField(help_text='Callee countries, e.g. ["FR", "BE", "NL"]')
-    languages = serializers.JSONField(required=False)
+    countries = serializers.JSONField(
+        decoder=ClientJSONDecoder, help_text='Callee countries, e.g. ["FR", "BE", "NL"]'
+    )
+    languages = serializers.JSONField(decoder=ClientJSONDecoder, required=False)
     selection = serializers.JSONField(
+        decoder=ClientJSONDecoder,
         required=False,
         help_text=(
             "Selection criteria: countries, regions, postcodes (prefixes), sources, tags, audience "

@@ -3,7 +3,7 @@ import json
 from django.urls import reverse
 from rest_framework import serializers
 
-from api.parsers import loads_client_json
+from config.client_json import ClientJSONError, loads_client_json
 from contacts.models import ImportJob, PhoneNumber, Prospect
 from contacts.services.import_files import ImportFileError, parse_mapping
 
@@ -21,6 +21,7 @@ class PhoneNumberSerializer(serializers.ModelSerializer):
             "time_zone",
             "time_zone_candidates",
         ]
+        read_only_fields = fields  # answers only: numbers come from imports
 
 
 class ProspectListSerializer(serializers.ModelSerializer):
@@ -107,6 +108,7 @@ class ImportJobSerializer(serializers.ModelSerializer):
             "started_at",
             "finished_at",
         ]
+        read_only_fields = fields  # answers only: a job is created by ImportUploadSerializer
 
     def _url(self, obj, name: str, attr: str) -> str | None:
         if not getattr(obj, attr):
@@ -143,10 +145,10 @@ class ImportUploadSerializer(serializers.Serializer):
         value = value.strip()
         try:
             parsed = loads_client_json(value) if value.startswith("{") else value
-        except ValueError as exc:
-            # Invalid JSON says so; a lone surrogate or runaway nesting is valid syntax: said as is.
-            message = f"not valid JSON: {exc.msg}" if isinstance(exc, json.JSONDecodeError) else str(exc)
-            raise serializers.ValidationError(message) from None
+        except ClientJSONError as exc:  # valid syntax refused (a lone surrogate, runaway nesting)
+            raise serializers.ValidationError(str(exc)) from None
+        except json.JSONDecodeError as exc:
+            raise serializers.ValidationError(f"not valid JSON: {exc.msg}") from None
         try:
             return parse_mapping(parsed)
         except ImportFileError as exc:

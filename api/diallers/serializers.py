@@ -6,6 +6,7 @@ from rest_framework import serializers
 from campaigns.models import Attempt
 from campaigns.services.leases import DEFAULT_TTL, MAX_LEASE_SIZE, MAX_TTL, MIN_TTL
 from campaigns.services.results import MAX_RESULTS_PER_REQUEST
+from config.client_json import ClientJSONDecoder
 from config.db import MAX_ID
 
 
@@ -175,7 +176,9 @@ class ResultsRequestSerializer(serializers.Serializer):
     rejected alone."""
 
     results = serializers.ListField(
-        child=serializers.JSONField(), min_length=1, max_length=MAX_RESULTS_PER_REQUEST
+        child=serializers.JSONField(decoder=ClientJSONDecoder),
+        min_length=1,
+        max_length=MAX_RESULTS_PER_REQUEST,
     )
 
 
@@ -317,7 +320,7 @@ class HistoryEntrySerializer(serializers.Serializer):
     category = serializers.CharField(source="outcome.category")
     agent_code = serializers.SerializerMethodField()
     note = serializers.CharField()
-    appointment = serializers.JSONField(allow_null=True)
+    appointment = serializers.JSONField(allow_null=True, read_only=True)
 
     def get_floor(self, attempt) -> str | None:
         return attempt.floor.code if attempt.floor_id else None

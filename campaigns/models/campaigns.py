@@ -1,5 +1,7 @@
 from django.db import models
 
+from config.client_json import ClientJSONDecoder  # JSON typed into forms: see that module
+
 
 class Campaign(models.Model):
     """A test-drive or offer operation. Status changes only through
@@ -21,13 +23,15 @@ class Campaign(models.Model):
     kind = models.CharField(max_length=20, choices=Kind.choices)
     advertiser = models.ForeignKey("contacts.Advertiser", on_delete=models.PROTECT, related_name="campaigns")
     product = models.CharField(max_length=200, blank=True, help_text="Brand / model offered")
-    countries = models.JSONField(default=list, help_text='Callee countries, e.g. ["FR", "BE"]')
-    languages = models.JSONField(default=list, blank=True)
+    countries = models.JSONField(
+        decoder=ClientJSONDecoder, default=list, help_text='Callee countries, e.g. ["FR", "BE"]'
+    )
+    languages = models.JSONField(decoder=ClientJSONDecoder, default=list, blank=True)
     starts_on = models.DateField()
     ends_on = models.DateField()
     priority = models.PositiveSmallIntegerField(default=5)
     # Selection criteria for list building: regions, postcodes, sources, tags, customers_only, …
-    selection = models.JSONField(default=dict, blank=True)
+    selection = models.JSONField(decoder=ClientJSONDecoder, default=dict, blank=True)
     max_attempts = models.PositiveSmallIntegerField(default=6)
     script = models.TextField(blank=True)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.DRAFT)

@@ -3,6 +3,8 @@ import uuid
 from django.db import models
 from django.db.models import Q
 
+from config.client_json import ClientJSONDecoder  # JSON typed into forms: see that module
+
 
 class Lead(models.Model):
     """One prospect's place in one campaign. Handed to diallers only through
@@ -198,7 +200,7 @@ class Attempt(models.Model):
     callback_at = models.DateTimeField(null=True, blank=True)
     note = models.TextField(blank=True)
     appointment = models.JSONField(
-        null=True, blank=True, help_text="Test drive: dealer, date and time, model"
+        decoder=ClientJSONDecoder, null=True, blank=True, help_text="Test drive: dealer, date and time, model"
     )
     # Proof that the callee was told the call is recorded (CNIL; DE §201 StGB: a yes before recording).
     notice = models.ForeignKey(

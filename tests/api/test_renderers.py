@@ -110,7 +110,7 @@ def test_indented_output_for_the_browsable_api_is_drf_s():
 
 
 def test_a_lone_surrogate_is_written_escaped_where_drf_raises():
-    # Only reachable past the parsers (a JSON form field echoed in an error): an answer, not a 500.
+    # Only reachable by a path that does not decode with config.client_json: an answer, not a 500.
     data = {"detail": ErrorDetail("'\ud800x' is not a valid choice.")}
     with pytest.raises(UnicodeEncodeError):
         renderers.JSONRenderer().render(data)
@@ -130,3 +130,13 @@ def test_only_a_lone_surrogate_is_the_client_s_encoding_error():
     )
     ours = UnicodeEncodeError("charmap", "\u0142", 0, 1, "character maps to <undefined>")
     assert exception_handler(ours, {"view": None}) is None  # a 500: our bug, not the client's
+
+
+def test_runaway_nesting_that_got_past_the_decoders_is_the_client_s_400():
+    from api.errors import exception_handler
+
+    response = exception_handler(RecursionError("maximum recursion depth exceeded"), {"view": None})
+    assert (response.status_code, response.data) == (
+        400,
+        {"detail": "A value of the request is nested too deeply."},
+    )

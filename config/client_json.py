@@ -1,0 +1,115 @@
+"""JSON text from clients, decoded so that what nothing downstream can handle is refused with a
+message instead of ending in a 500 (each was found by fuzzing):
+
+- a `\\ud800`-style escape without its partner decodes to a lone UTF-16 surrogate: valid JSON
+  syntax, but not a character. Python keeps it in the string, then nothing can write it: the
+  database driver and the answer that echoes it both raised UnicodeEncodeError;
+- nesting deeper than the interpreter's recursion limit (about a thousand levels) makes the
+  standard library's decoder raise RecursionError, which neither DRF nor Django's forms catch;
+- NaN and Infinity are not JSON, and PostgreSQL's jsonb refuses them when the value is saved.
+
+Used for request bodies (`loads_client_json`, api/parsers.py) and for JSON typed into a form field
+(`ClientJSONDecoder`, the decoder of every model JSON field people edit): Django's form JSONField,
+in the admin, and DRF's JSONField, for form bodies, both decode with the model field's decoder and
+turn its JSONDecodeError into their field's "not valid JSON" error.
+"""
+
+import json
+import re
+
+import orjson
+
+LONE_SURROGATE = "a lone UTF-16 surrogate escape (\\ud800–\\udfff without its pair) is not a character"
+
+# An escape of a surrogate code point (U+D800–U+DFFF). In text decoded from a text charset, a
+# surrogate can only come from such an escape, so a text without one is not checked further.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89abcdefABCDEF]")
+
+
+class ClientJSONError(json.JSONDecodeError):
+    """Valid syntax that is refused anyway. Its text is the reason alone: the place of a surrogate
+    is its path in the value, and nesting has none."""
+
+    def __init__(self, msg: str, doc: str):
+        super().__init__(msg, doc, 0)
+        self.args = (msg,)
+
+
+def _refuse_constant(name: str):
+    raise ClientJSONError(f"Out of range float values are not JSON compliant: {name!r}", "")  # DRF's words
+
+
+class ClientJSONDecoder(json.JSONDecoder):
+    """`json.loads(text, cls=ClientJSONDecoder)`: refuses runaway nesting, lone surrogates and
+    (unless `parse_constant` is given) NaN and Infinity, each as a JSONDecodeError."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("parse_constant", _refuse_constant)
+        super().__init__(**kwargs)
+
+    def decode(self, s, _w=None):
+        try:
+            value = super().decode(s)
+            # The walk is recursive too: inside the nesting guard.
+            where = lone_surrogate_at(value) if _SURROGATE_ESCAPE.search(s) is not None else None
+        except RecursionError:
+            raise ClientJSONError("nested too deeply", s) from None
+        if where is not None:
+            raise ClientJSONError(f"{where}: {LONE_SURROGATE}", s)
+        return value
+
+
+def loads_client_json(text: str, *, strict: bool = True):
+    """JSON text from a client, decoded as DRF's parser does (NaN and Infinity refused unless not
+    `strict`). Raises json.JSONDecodeError for invalid JSON, and its subclass ClientJSONError for
+    runaway nesting, lone surrogates and refused constants."""
+    if strict:
+        return json.loads(text, cls=ClientJSONDecoder)
+    return json.loads(text, cls=ClientJSONDecoder, parse_constant=float)  # float("-Infinity") is -inf
+
+
+def lone_surrogate_at(value) -> str | None:
+    """Where in parsed JSON `value` the first string (key or value) holding a lone surrogate is:
+    `results[0].call_id`, `(the value)` for a bare string; None if there is none."""
+    try:
+        # orjson refuses a lone surrogate in C, an order of magnitude faster than walking. It also
+        # refuses integers beyond 64 bits and nesting beyond 254 levels: those take the walk.
+        orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS)
+        return None
+    except TypeError:
+        pass
+    path = _walk(value)
+    if path is None:
+        return None
+    if not path:
+        return "(the value)"
+    text = "".join(f"[{part}]" if type(part) is int else f".{part}" for part in path).lstrip(".")
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def _walk(value) -> list | None:
+    """The path (keys and indexes, innermost last) to the first unencodable string, a key being
+    marked by a trailing " (the key)"; None if none. The path is built only on the way out."""
+    if isinstance(value, str):
+        return None if _encodable(value) else []
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if isinstance(key, str) and not _encodable(key):
+                return [f"{key} (the key)"]
+            found = _walk(item)
+            if found is not None:
+                return [key, *found]
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found = _walk(item)
+            if found is not None:
+                return [index, *found]
+    return None
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
