@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
+import logging
 from collections.abc import Iterable
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -32,6 +33,7 @@ LEGAL_ZONE = {
 }
 UTC = dt.UTC
 SEARCH_DAYS = 14
+logger = logging.getLogger(__name__)
 
 # Time-of-day reasons, one per zone at most, in this order of precedence.
 HOLIDAY = "holiday"
@@ -58,12 +60,36 @@ def legal_date(country: str, at: dt.datetime) -> dt.date:
     return at.astimezone(zone(LEGAL_ZONE.get(country, "UTC"))).date()
 
 
-class PolicyBook:
-    """The policies of some countries, all periods, to pick the one in force on a date."""
+def _problem(policy: CountryPolicy) -> str | None:
+    from campaigns.services.policies import PolicyError, check_policy_fields
 
-    def __init__(self, policies: Iterable[CountryPolicy]):
+    try:
+        check_policy_fields(policy)
+    except PolicyError as exc:
+        problem = f"#{policy.pk} {policy}: {exc}"
+        logger.error("country policy left out of the decisions, fix it in the admin: %s", problem)
+        return problem
+    return None
+
+
+class PolicyBook:
+    """The policies of some countries, all periods, to pick the one in force on a date.
+
+    A row the decision cannot compute with (`check_policy_fields`: saved before a check existed,
+    edited in the database, or a `holidays` upgrade that dropped a category) is left out, logged as
+    an error, and kept in `refused`: its period then has no policy in force, so its numbers are
+    held as `no_policy`, never called blind. Before, it raised at every decision of its country,
+    and every lease of a floor calling that country was a 500."""
+
+    def __init__(self, policies: Iterable[CountryPolicy], *, checked: bool = False):
+        """`checked`: the rows come from another book, which checked them (`only`)."""
         self._by_country: dict[str, list[CountryPolicy]] = {}
+        self.refused: dict[str, list[str]] = {}  # country → "#id policy: field: problem"
         for policy in sorted(policies, key=lambda p: (p.country, p.effective_from)):
+            problem = None if checked else _problem(policy)
+            if problem is not None:
+                self.refused.setdefault(policy.country, []).append(problem)
+                continue
             self._by_country.setdefault(policy.country, []).append(policy)
         self._starts = {c: [p.effective_from for p in ps] for c, ps in self._by_country.items()}
 
@@ -74,9 +100,12 @@ class PolicyBook:
     def only(self, countries: Iterable[str]) -> PolicyBook:
         """The same policies of `countries` only, as `load(countries)` would read them."""
         wanted = set(countries)
-        return PolicyBook(p for c, ps in self._by_country.items() if c in wanted for p in ps)
+        book = PolicyBook((p for c, ps in self._by_country.items() if c in wanted for p in ps), checked=True)
+        book.refused = {c: problems for c, problems in self.refused.items() if c in wanted}
+        return book
 
     def on(self, country: str, day: dt.date) -> CountryPolicy | None:
+        """The policy in force in `country` on `day`; None if none is (or its row was refused)."""
         starts = self._starts.get(country)
         if not starts:
             return None

@@ -316,6 +316,8 @@ def _decide(number, campaign, at: datetime, batch: _Batch) -> Decision:
     # A country the campaign does not call: its rules are not this campaign's question.
     if targeted and policy is None:
         reasons.append("no_policy")
+        if batch.book.refused.get(country):
+            details["refused_policies"] = batch.book.refused[country]
     elif targeted:
         listed = False
         registered_at = None

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from functools import lru_cache
 from typing import Any
 
 import holidays
@@ -285,6 +286,18 @@ _DAY_COUNTS = (
 
 def validate_policy(policy: CountryPolicy) -> None:
     """Raise PolicyError if the policy is malformed or overlaps another period of its country."""
+    check_policy_fields(policy)
+    overlapping = CountryPolicy.objects.filter(country=policy.country).exclude(pk=policy.pk)
+    for other in overlapping:
+        if (policy.effective_to is None or other.effective_from <= policy.effective_to) and (
+            other.effective_to is None or policy.effective_from <= other.effective_to
+        ):
+            raise PolicyError("effective_from", f"overlaps the period of policy {other}")
+
+
+def check_policy_fields(policy: CountryPolicy) -> None:
+    """Raise PolicyError if a field of the policy is one the decision cannot compute with. No
+    queries: PolicyBook (campaigns.selectors.calendar) checks every row it loads with it."""
     if not re.fullmatch(r"[A-Z]{2}", policy.country or ""):
         raise PolicyError("country", "expected an ISO 3166-1 alpha-2 code in capitals")
     for name in ("effective_from", "effective_to"):
@@ -324,20 +337,13 @@ def validate_policy(policy: CountryPolicy) -> None:
         raise PolicyError("frequency_days", "frequency_max and frequency_days go together")
     if policy.register and policy.register not in _registers():
         raise PolicyError("register", f"unknown register {policy.register!r}")
-    overlapping = CountryPolicy.objects.filter(country=policy.country).exclude(pk=policy.pk)
-    for other in overlapping:
-        if (policy.effective_to is None or other.effective_from <= policy.effective_to) and (
-            other.effective_to is None or policy.effective_from <= other.effective_to
-        ):
-            raise PolicyError("effective_from", f"overlaps the period of policy {other}")
 
 
 def _check_holiday_categories(policy: CountryPolicy) -> None:
     """The categories must be ones the holidays calendar keeps for the country (FR has no
     "catholic" set, DE has): the calendar refuses others, at every decision of the country."""
-    try:
-        supported = holidays.country_holidays(policy.country).supported_categories
-    except NotImplementedError:
+    supported = _holiday_categories(policy.country)
+    if supported is None:
         return  # a country the package has no calendar for: no holidays are read, whatever the list
     unknown = sorted(set(policy.holiday_categories) - set(supported))
     if unknown:
@@ -347,6 +353,15 @@ def _check_holiday_categories(policy: CountryPolicy) -> None:
             f"{', '.join(map(repr, unknown))}: not a holiday category of {policy.country}; "
             f"use one of {', '.join(sorted(supported))}",
         )
+
+
+@lru_cache(maxsize=64)
+def _holiday_categories(country: str) -> frozenset[str] | None:
+    """Built once per country and process (a calendar object costs up to ~1.4 ms)."""
+    try:
+        return frozenset(holidays.country_holidays(country).supported_categories)
+    except NotImplementedError:
+        return None
 
 
 def _registers() -> set[str]:
