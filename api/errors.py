@@ -3,6 +3,7 @@ never an HTML page or a bare 500 under /api/."""
 
 import logging
 
+from django.core.exceptions import SuspiciousOperation
 from django.db import DataError, IntegrityError, InterfaceError, OperationalError
 from django.http import JsonResponse
 from rest_framework import status
@@ -16,6 +17,15 @@ def exception_handler(exc, context):
     response = drf_exception_handler(exc, context)
     if response is not None:
         return response
+    if isinstance(exc, SuspiciousOperation):
+        # Django's own refusal of a request (a file name it cannot store, too many fields…), which
+        # it would answer with an HTML page: the client's input. Its text may hold server paths, so
+        # it is logged (django.security does too), not echoed.
+        logger.warning("suspicious request in %s: %s", context.get("view"), exc)
+        return Response(
+            {"detail": "The request was refused: a value of it (such as a file name) is not acceptable."},
+            status=status.HTTP_400_BAD_REQUEST,
+        )
     if isinstance(exc, DataError):
         # PostgreSQL refuses e.g. an id beyond bigint in a filter: the client's input, not our bug.
         return Response(
@@ -58,6 +68,16 @@ def json_404(request, exception=None):
     from django.views.defaults import page_not_found
 
     return page_not_found(request, exception)
+
+
+def json_400(request, exception=None):
+    """Django's 400 (a SuspiciousOperation outside a DRF view, a request it cannot read): JSON
+    under /api/, like every other answer there."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": "Bad request."}, status=400)
+    from django.views.defaults import bad_request
+
+    return bad_request(request, exception)
 
 
 def json_500(request):

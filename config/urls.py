@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
-from api.errors import json_404, json_500
+from api.errors import json_400, json_404, json_500
 from config.health import health
 
 admin.site.site_header = "Telemarketing campaign manager"
@@ -17,5 +17,6 @@ urlpatterns = [
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),
 ]
 
+handler400 = json_400
 handler404 = json_404
 handler500 = json_500

@@ -113,6 +113,27 @@ def test_unknown_api_path_is_json_404(client):
 
 
 @pytest.mark.django_db
+def test_django_s_own_400_is_json_under_the_api(client):
+    # DisallowedHost is one of Django's SuspiciousOperations, answered by handler400.
+    response = client.get("/api/v1/", HTTP_HOST="evil.example")
+    assert (response.status_code, response.json()) == (400, {"detail": "Bad request."})
+    assert client.get("/admin/", HTTP_HOST="evil.example")["Content-Type"].startswith("text/html")
+
+
+def test_a_suspicious_operation_in_an_api_view_is_a_json_400():
+    from django.core.exceptions import SuspiciousFileOperation
+
+    from api.errors import exception_handler
+
+    exc = SuspiciousFileOperation('Storage can not find an available filename for "/srv/media/a.ccc".')
+    response = exception_handler(exc, {"view": None})
+    assert (response.status_code, response.data) == (
+        400,
+        {"detail": "The request was refused: a value of it (such as a file name) is not acceptable."},
+    )
+
+
+@pytest.mark.django_db
 def test_schema_is_openapi_3(client):
     response = client.get("/api/schema/?format=json")
     assert response.status_code == 200
