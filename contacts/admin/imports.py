@@ -49,20 +49,31 @@ class ImportJobAdmin(admin.ModelAdmin):
     list_filter = ["status", "source"]
     search_fields = ["original_name", "source"]
     list_select_related = ["created_by"]
-    readonly_fields = [f.name for f in ImportJob._meta.fields] + ["report_link", "outcomes_link"]
-    exclude = ["file"]
+    # Not the stored file's name (a server path), nor the report files themselves: media is not
+    # served, and the reports hold personal data.
+    readonly_fields = [
+        f.name for f in ImportJob._meta.fields if f.name not in ("file", "report", "outcomes")
+    ] + [
+        "report_link",
+        "outcomes_link",
+    ]
+    exclude = ["file", "report", "outcomes"]
 
     @admin.display(description="progress")
     def progress_bar(self, obj):
         return format_html('<progress max="100" value="{}"></progress> {}%', obj.progress, obj.progress)
 
+    # The API's downloads (session-authenticated from the admin): permission-checked and audited
+    # as bulk access to personal data. The files' own /media/ URLs are served by nothing.
     @admin.display(description="rejected rows (CSV)")
     def report_link(self, obj):
-        return format_html('<a href="{}">download</a>', obj.report.url) if obj.report else "—"
+        url = reverse("import-job-report", args=[obj.pk])
+        return format_html('<a href="{}">download</a>', url) if obj.report else "—"
 
     @admin.display(description="outcome of every row (CSV)")
     def outcomes_link(self, obj):
-        return format_html('<a href="{}">download</a>', obj.outcomes.url) if obj.outcomes else "—"
+        url = reverse("import-job-outcomes", args=[obj.pk])
+        return format_html('<a href="{}">download</a>', url) if obj.outcomes else "—"
 
     def has_add_permission(self, request):
         return False  # jobs are created by the upload form below, never typed in

@@ -1,10 +1,12 @@
 """Issue 3: the admin upload form and the import job list."""
 
+import re
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
-from contacts.models import ImportJob, Prospect
+from contacts.models import AuditEntry, ImportJob, Prospect
 from tests.contacts.factories import csv_bytes
 from tests.factories import UserFactory
 
@@ -48,7 +50,12 @@ def test_manager_uploads_through_the_admin_and_sees_the_job():
     assert Prospect.objects.get().source == "salon"
     page = client.get(f"/admin/contacts/importjob/{job.pk}/change/")
     assert page.status_code == 200
-    assert b"download" in page.content
+    links = re.findall(r'<a href="([^"]+)">download</a>', page.content.decode())
+    assert links == [f"/api/v1/imports/{job.pk}/report/", f"/api/v1/imports/{job.pk}/outcomes/"]
+    assert job.file.name not in page.content.decode()  # the stored file's path is not shown
+    report = client.get(links[0])
+    assert (report.status_code, b"".join(report.streaming_content).count(b"\n")) == (200, 2)
+    assert AuditEntry.objects.filter(action="contacts.import.report_downloaded").count() == 1
     listing = client.get("/admin/contacts/importjob/")
     assert b'<progress max="100" value="100">' in listing.content
 
