@@ -132,6 +132,8 @@ class RecordingViewSet(
             )
         except RecordingRefused as exc:
             return Response({"detail": exc.messages[0], "code": exc.reason}, status=status.HTTP_409_CONFLICT)
+        except DjangoValidationError as exc:  # a file that is not an accepted audio format
+            return _django_error(exc)
         return Response(
             RecordingSerializer(recording).data,
             status=status.HTTP_200_OK if already else status.HTTP_201_CREATED,

@@ -19,6 +19,7 @@ from django.db.models import Q
 
 from campaigns.models import Attempt, CampaignRecordingPolicy, Recording
 from campaigns.selectors.notices import ASK_CONSENT, country_recording_rule
+from campaigns.services.audio import accepted_audio_format
 from campaigns.services.policies import MAX_DAYS
 from contacts.services.audit import audit
 
@@ -137,7 +138,9 @@ def attach_recording(
 ) -> Recording:
     """Store a recording for `attempt` (a file in the default storage, or an external URI).
 
-    Raises `RecordingRefused` (a ValidationError with a stable `code`) when it must not be kept.
+    Raises `RecordingRefused` (a ValidationError with a stable `code`) when it must not be kept,
+    and a ValidationError naming `file` when the file is not one of the accepted audio formats
+    (`campaigns.services.audio`).
     Posting the same file again returns the existing recording (diallers retry). When payment card
     data was spoken (flag here or on the attempt), the recording is purged at once (PCI DSS 3.3.1:
     no sensitive authentication data in any audio file): only its metadata and the purge remain.
@@ -147,7 +150,9 @@ def attach_recording(
     if file is not None and uri:
         raise RecordingRefused("file_and_uri")
     computed_checksum = ""
+    audio_format = None
     if file is not None:
+        audio_format = accepted_audio_format(file, field="file")
         computed_checksum, computed_size = _sha256(file)
         if checksum and checksum.lower() != computed_checksum:
             raise RecordingRefused("checksum_mismatch")
@@ -195,10 +200,10 @@ def attach_recording(
             recording.purge_reason = Recording.PurgeReason.PAYMENT_DATA
         stored_name = ""
         try:
-            if file is not None and not payment:
-                extension = (getattr(file, "name", "") or "").rsplit(".", 1)[-1].lower()
-                extension = extension if extension.isalnum() and len(extension) <= 5 else "bin"
-                recording.file.save(f"attempt-{attempt.pk}-{checksum[:12]}.{extension}", file, save=False)
+            if file is not None and audio_format is not None and not payment:
+                # The extension of the format found in the content, never the client's.
+                name = f"attempt-{attempt.pk}-{checksum[:12]}.{audio_format.extension}"
+                recording.file.save(name, file, save=False)
                 stored_name = recording.file.name
             recording.save()
             audit(

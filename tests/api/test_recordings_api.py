@@ -17,6 +17,10 @@ from campaigns.services.diallers import issue_dialler_credential
 from campaigns.services.recordings import attach_recording, purge_recordings
 from contacts.models import AuditEntry
 from tests.campaigns.test_recording_factories import (
+    ID3_MP3_BYTES,
+    MP3_BYTES,
+    OGG_BYTES,
+    PAGE_BYTES,
     AttemptFactory,
     RecordingNoticeFactory,
     wav_bytes,
@@ -402,3 +406,70 @@ def test_reports(floor, dialler, django_assert_max_num_queries):
         assert client.get("/api/v1/recordings/reports/due-for-purge/").json()["count"] == 0
     evaluator = UserFactory(username="eva", roles=["quality_evaluator"])
     assert client_for(evaluator).get("/api/v1/recordings/reports/notices-played/").status_code == 403
+
+
+UNSUPPORTED_AUDIO = (
+    "Not a supported audio file. Accepted formats: WAV (.wav), MP3 (.mp3), "
+    "Ogg Vorbis/Opus (.oga, .ogg, .opus); the file name's extension and the content must be of "
+    "the same format."
+)
+
+
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [
+        ("call.html", PAGE_BYTES),  # the fuzzer's page, sent as audio/wav
+        ("call.wav", PAGE_BYTES),  # an audio name does not make it audio
+        ("call.html", wav_bytes()),  # audio under a page's name
+        ("call.mp3", wav_bytes()),  # the name and the content disagree
+        ("call", wav_bytes()),
+        ("call.wav", b"RIFF"),  # a truncated header
+        ("call.wav", b"\xff\xfe<\x00h\x00t\x00m\x00l\x00>\x00"),  # UTF-16 text looks like an MPEG sync
+    ],
+    ids=["page", "page-named-wav", "wav-named-html", "wav-named-mp3", "no-extension", "truncated", "utf16"],
+)
+def test_upload_that_is_not_accepted_audio_is_a_400_naming_the_file(dialler, attempt, name, content):
+    """Found by fuzzing: `call.html` holding a script, sent as audio/wav, was stored as
+    `attempt-N-….html` and played back inline as text/html on the app's origin (stored XSS)."""
+    response = client_for(dialler.user).post(
+        "/api/v1/recordings/",
+        {"attempt": attempt.pk, "file": SimpleUploadedFile(name, content, "audio/wav")},
+        format="multipart",
+    )
+    assert (response.status_code, response.json()) == (400, {"file": [UNSUPPORTED_AUDIO]})
+    assert Recording.objects.count() == 0
+    assert not (Path(settings.MEDIA_ROOT) / "recordings").exists()
+    assert not AuditEntry.objects.filter(action__startswith="campaigns.recording").exists()
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "stored_extension", "content_type"),
+    [
+        ("call.WAV", wav_bytes(), "wav", "audio/x-wav"),
+        ("call.mp3", MP3_BYTES, "mp3", "audio/mpeg"),
+        ("call.mp3", ID3_MP3_BYTES, "mp3", "audio/mpeg"),
+        ("call.opus", OGG_BYTES, "ogg", "audio/ogg"),
+        ("call.ogg", OGG_BYTES, "ogg", "audio/ogg"),
+    ],
+    ids=["wav-upper-case", "mp3", "mp3-id3", "opus", "ogg"],
+)
+def test_accepted_audio_is_stored_under_the_extension_of_its_format(
+    dialler, attempt, name, content, stored_extension, content_type
+):
+    with time_machine.travel(NOW, tick=False):
+        response = client_for(dialler.user).post(
+            "/api/v1/recordings/",
+            {"attempt": attempt.pk, "file": SimpleUploadedFile(name, content, "application/octet-stream")},
+            format="multipart",
+        )
+    assert response.status_code == 201, response.json()
+    recording = Recording.objects.get()
+    checksum = hashlib.sha256(content).hexdigest()
+    assert (
+        recording.file.name == f"recordings/2026/03/attempt-{attempt.pk}-{checksum[:12]}.{stored_extension}"
+    )
+    played = client_for(UserFactory(username="eva", roles=["quality_evaluator"])).get(
+        f"/api/v1/recordings/{recording.pk}/audio/"
+    )
+    assert (played.status_code, played["Content-Type"]) == (200, content_type)
+    assert b"".join(played.streaming_content) == content

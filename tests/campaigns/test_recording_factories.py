@@ -68,3 +68,10 @@ def wav_bytes(seconds: float = 0.5, rate: int = 8000) -> bytes:
 
 def wav_file(name: str = "call.wav", seconds: float = 0.5) -> ContentFile:
     return ContentFile(wav_bytes(seconds), name=name)
+
+
+# The first bytes of real files of the other accepted formats, padded: enough for the sniffing.
+MP3_BYTES = b"\xff\xfb\x90\x64" + b"\x00" * 413  # MPEG-1 Layer III frame header, 128 kbit/s, 44.1 kHz
+ID3_MP3_BYTES = b"ID3\x04\x00\x00\x00\x00\x00\x00" + MP3_BYTES  # an ID3v2.4 tag, then the frame
+OGG_BYTES = b"OggS\x00\x02" + b"\x00" * 22 + b"\x13OpusHead"  # first page of an Ogg Opus stream
+PAGE_BYTES = b"<html><body><script>fetch('/api/v1/recordings/')</script></body></html>"

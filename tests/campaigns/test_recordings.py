@@ -7,8 +7,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
 
 from campaigns.models import Attempt, Recording, RecordingNotice
+from campaigns.services.audio import UNSUPPORTED_AUDIO, sniff_audio_format
 from campaigns.services.recordings import (
     RecordingRefused,
     attach_recording,
@@ -330,4 +333,51 @@ def test_payment_flag_on_the_attempt_purges_a_later_upload_at_once():
     attempt = AttemptFactory(started_at=CALL, payment_data_spoken=True)
     recording = attach_recording(attempt=attempt, file=wav_file(), actor=None, now=UPLOAD)
     assert (recording.purged_at, recording.purge_reason, recording.file.name) == (UPLOAD, "payment_data", "")
+    assert not (Path(settings.MEDIA_ROOT) / "recordings").exists()
+
+
+@pytest.mark.parametrize(
+    ("head", "expected"),
+    [
+        (b"RIFF\x24\x00\x00\x00WAVEfmt ", "WAV"),
+        (b"RIFF\x24\x00\x00\x00AVI LIST", None),  # RIFF holds video too
+        (b"\xff\xfb\x90\x64", "MP3"),  # MPEG-1 Layer III
+        (b"\xff\xf3\x48\xc4", "MP3"),  # MPEG-2 Layer III (8 kHz telephony)
+        (b"ID3\x04\x00", "MP3"),
+        (b"\xff\xf1\x50\x80", None),  # AAC ADTS: the same sync, layer 00
+        (b"\xff\xfb\xf0\x64", None),  # bitrate index 1111 is reserved
+        (b"\xff\xfe\x20\x00", None),  # a UTF-16 byte order mark, then a space
+        (b"OggS\x00\x02", "Ogg Vorbis/Opus"),
+        (b"OggS\x01\x02", None),  # no Ogg version but 0 exists
+        (b"fLaC\x00\x00\x00\x22", None),  # not a format diallers write: refused
+        (b"<svg onload=alert(1)>", None),
+    ],
+    ids=[
+        "wav",
+        "avi",
+        "mp3",
+        "mp3-8khz",
+        "id3",
+        "aac",
+        "bad-bitrate",
+        "utf16",
+        "ogg",
+        "ogg-v1",
+        "flac",
+        "svg",
+    ],
+)
+def test_audio_formats_are_known_by_their_first_bytes(head, expected):
+    found = sniff_audio_format(head)
+    assert (found.label if found else None) == expected
+
+
+def test_a_page_sent_as_a_recording_is_refused_naming_the_file_and_nothing_is_stored():
+    attempt = AttemptFactory(started_at=CALL)
+    page = ContentFile(b"<script>alert(document.cookie)</script>", name="call.wav")
+    with pytest.raises(ValidationError) as refused:
+        attach_recording(attempt=attempt, file=page, actor=None, now=UPLOAD)
+    assert refused.value.message_dict == {"file": [UNSUPPORTED_AUDIO]}
+    assert not isinstance(refused.value, RecordingRefused)  # a 400 for the client, not a 409
+    assert Recording.objects.count() == 0
     assert not (Path(settings.MEDIA_ROOT) / "recordings").exists()
