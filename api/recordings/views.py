@@ -4,11 +4,9 @@ Views validate, call one service or selector, serialize. Playback is its own per
 (`campaigns.play_recording`) and every playback is audited; a purged recording answers 410.
 """
 
-import mimetypes
-
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Q
-from django.http import FileResponse, HttpResponseRedirect
+from django.http import HttpResponseRedirect
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -31,6 +29,7 @@ from api.recordings.serializers import (
 )
 from api.scoping import FloorScopedMixin
 from campaigns.models import Attempt, CampaignRecordingPolicy, Recording, RecordingNotice
+from campaigns.playback import playback_response
 from campaigns.selectors.recordings import (
     DUE_SOON_DAYS,
     non_compliant_attempts,
@@ -157,17 +156,14 @@ class RecordingViewSet(
                 status=status.HTTP_410_GONE,
             )
         try:
-            audio = open_for_playback(
+            playback = open_for_playback(
                 recording=recording, actor=request.user, now=timezone.now(), channel="api"
             )
         except RecordingAudioMissing as exc:
             return Response({"detail": str(exc)}, status=status.HTTP_404_NOT_FOUND)
-        if audio is None:
+        if playback is None:
             return HttpResponseRedirect(recording.uri)
-        content_type = mimetypes.guess_type(recording.file.name)[0] or "application/octet-stream"
-        response = FileResponse(audio, content_type=content_type)
-        response["Cache-Control"] = "no-store"  # a personal-data recording is never cached
-        return response
+        return playback_response(playback)
 
     @extend_schema(request=PurgeSerializer, responses={200: RecordingSerializer})
     @action(detail=True, methods=["post"])

@@ -1,11 +1,9 @@
 """Admin for notices (a change publishes a new version), recordings (view, audited playback,
 purge) and the compliance reports page."""
 
-import mimetypes
-
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import FileResponse, HttpResponse, HttpResponseRedirect
+from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -14,6 +12,7 @@ from django.utils.html import format_html
 
 from campaigns.admin.scoping import FloorScopedAdminMixin
 from campaigns.models import CampaignRecordingPolicy, Recording, RecordingNotice
+from campaigns.playback import playback_response
 from campaigns.selectors.recordings import (
     DUE_SOON_DAYS,
     non_compliant_attempts,
@@ -200,17 +199,14 @@ class RecordingAdmin(FloorScopedAdminMixin, admin.ModelAdmin):
                 content_type="text/plain",
             )
         try:
-            audio = open_for_playback(
+            playback = open_for_playback(
                 recording=recording, actor=request.user, now=timezone.now(), channel="admin"
             )
         except RecordingAudioMissing as exc:
             return HttpResponse(str(exc), status=404, content_type="text/plain")
-        if audio is None:
+        if playback is None:
             return HttpResponseRedirect(recording.uri)
-        content_type = mimetypes.guess_type(recording.file.name)[0] or "application/octet-stream"
-        response = FileResponse(audio, content_type=content_type)
-        response["Cache-Control"] = "no-store"
-        return response
+        return playback_response(playback)
 
     def reports_view(self, request):
         if not request.user.has_perm("campaigns.view_recording_report"):

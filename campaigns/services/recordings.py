@@ -10,6 +10,7 @@ import datetime as dt
 import hashlib
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -19,7 +20,7 @@ from django.db.models import Q
 
 from campaigns.models import Attempt, CampaignRecordingPolicy, Recording
 from campaigns.selectors.notices import ASK_CONSENT, country_recording_rule
-from campaigns.services.audio import accepted_audio_format
+from campaigns.services.audio import accepted_audio_format, read_head, sniff_audio_format
 from campaigns.services.policies import MAX_DAYS
 from contacts.services.audit import audit
 
@@ -340,14 +341,41 @@ class RecordingAudioMissing(Exception):
     """A stored recording's file is gone from storage although it was never purged."""
 
 
-def open_for_playback(*, recording: Recording, actor: Any, now: dt.datetime, channel: str):
-    """The recording's audio file, opened, with the playback audited; None for a recording the
-    dialler keeps (its `uri` says where). The caller refuses purged recordings first.
+@dataclass(frozen=True)
+class Playback:
+    """How to hand a stored recording to a listener: its opened file, the content type of the
+    audio format found in its first bytes, and the name to offer."""
 
-    A file missing from storage (a lost volume, a file removed by hand) raises RecordingAudioMissing
-    and logs an error for the operators; nothing was played, so nothing is audited.
+    audio: File
+    content_type: str
+    filename: str
+    # A stored file that is none of the accepted audio formats (kept before they were enforced) is
+    # only ever downloaded, as bytes: rendered inline it could run as a page on the app's origin.
+    as_attachment: bool
+
+
+def _playback_of(recording: Recording, audio: File) -> Playback:
+    found = sniff_audio_format(read_head(audio))
+    if found is None:
+        logger.warning(
+            "recording %s: %s is not an accepted audio format; offered as a download",
+            recording.pk,
+            recording.file.name,
+        )
+        return Playback(audio, "application/octet-stream", f"recording-{recording.pk}.bin", True)
+    return Playback(audio, found.content_type, f"recording-{recording.pk}.{found.extension}", False)
+
+
+def open_for_playback(*, recording: Recording, actor: Any, now: dt.datetime, channel: str) -> Playback | None:
+    """The recording's audio, opened, with the playback audited; None for a recording the dialler
+    keeps (its `uri` says where). The caller refuses purged recordings first.
+
+    The content type is that of the format the file's first bytes show, never one guessed from
+    its name. A file missing from storage (a lost volume, a file removed by hand) raises
+    RecordingAudioMissing and logs an error for the operators; nothing was played, so nothing is
+    audited.
     """
-    audio = None
+    playback = None
     if recording.file:
         try:
             audio = recording.file.open("rb")
@@ -358,6 +386,7 @@ def open_for_playback(*, recording: Recording, actor: Any, now: dt.datetime, cha
             raise RecordingAudioMissing(
                 f"The audio of recording {recording.pk} is missing from storage; it was not purged."
             ) from exc
+        playback = _playback_of(recording, audio)
     # Who listened to which call, through the API or the admin.
     audit(
         actor,
@@ -366,7 +395,7 @@ def open_for_playback(*, recording: Recording, actor: Any, now: dt.datetime, cha
         {"attempt": recording.attempt_id, "channel": channel},
         at=now,
     )
-    return audio
+    return playback
 
 
 def set_campaign_retention(

@@ -38,6 +38,13 @@ from tests.factories import (
 pytestmark = pytest.mark.django_db
 CALL = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
 NOW = CALL + dt.timedelta(minutes=10)
+PLAYBACK_HEADERS = (
+    "Content-Type",
+    "Content-Disposition",
+    "X-Content-Type-Options",
+    "Content-Security-Policy",
+    "Cache-Control",
+)
 
 
 @pytest.fixture(autouse=True)
@@ -473,3 +480,60 @@ def test_accepted_audio_is_stored_under_the_extension_of_its_format(
     )
     assert (played.status_code, played["Content-Type"]) == (200, content_type)
     assert b"".join(played.streaming_content) == content
+
+
+def test_playback_sends_the_sniffed_audio_type_and_headers_that_keep_it_inert(recording):
+    response = client_for(UserFactory(username="eva", roles=["quality_evaluator"])).get(
+        f"/api/v1/recordings/{recording.pk}/audio/"
+    )
+    assert response.status_code == 200
+    assert {name: response[name] for name in PLAYBACK_HEADERS} == {
+        "Content-Type": "audio/x-wav",
+        "Content-Disposition": f'inline; filename="recording-{recording.pk}.wav"',
+        "X-Content-Type-Options": "nosniff",
+        "Content-Security-Policy": "sandbox",
+        "Cache-Control": "no-store",
+    }
+    assert b"".join(response.streaming_content) == wav_bytes()
+
+
+def store_legacy_file(recording, extension: str, content: bytes) -> str:
+    """A file stored before uploads were checked: under the extension the client chose."""
+    name = f"recordings/2026/03/attempt-{recording.attempt_id}-legacy.{extension}"
+    path = Path(settings.MEDIA_ROOT) / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(content)
+    Recording.objects.filter(pk=recording.pk).update(file=name)
+    return name
+
+
+@pytest.mark.parametrize("extension", ["html", "wav"])
+def test_a_stored_file_that_is_not_audio_is_only_offered_as_a_download(recording, extension, caplog):
+    """Found by fuzzing: a page stored before uploads were checked was played back as text/html,
+    inline, to the evaluator, the manager and the admin. Whatever its name, a stored file that is
+    not an accepted audio format is sent as bytes to save, never rendered."""
+    name = store_legacy_file(recording, extension, PAGE_BYTES)
+    listeners = [
+        UserFactory(username="eva", roles=["quality_evaluator"]),
+        UserFactory(username="mgr", roles=["campaign_manager"]),
+        UserFactory(username="root", is_staff=True, is_superuser=True),
+    ]
+    for listener in listeners:
+        response = client_for(listener).get(f"/api/v1/recordings/{recording.pk}/audio/")
+        assert response.status_code == 200
+        assert {header: response[header] for header in PLAYBACK_HEADERS} == {
+            "Content-Type": "application/octet-stream",
+            "Content-Disposition": f'attachment; filename="recording-{recording.pk}.bin"',
+            "X-Content-Type-Options": "nosniff",
+            "Content-Security-Policy": "sandbox",
+            "Cache-Control": "no-store",
+        }
+        assert b"".join(response.streaming_content) == PAGE_BYTES
+    assert list(
+        AuditEntry.objects.filter(action="campaigns.recording.played")
+        .order_by("id")
+        .values_list("actor_label", flat=True)
+    ) == ["eva", "mgr", "root"]
+    assert [
+        r.getMessage() for r in caplog.records if r.levelname == "WARNING" and "legacy" in r.getMessage()
+    ] == [f"recording {recording.pk}: {name} is not an accepted audio format; offered as a download"] * 3

@@ -21,6 +21,15 @@ from tests.factories import AgentFactory, FloorFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 CALL = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
+# The playback's no-store, with what the admin's never_cache adds to every admin page.
+ADMIN_NO_STORE = "no-store, max-age=0, no-cache, must-revalidate, private"
+PLAYBACK_HEADERS = (
+    "Content-Type",
+    "Content-Disposition",
+    "X-Content-Type-Options",
+    "Content-Security-Policy",
+    "Cache-Control",
+)
 
 
 def staff_client(username: str, roles: list[str]) -> Client:
@@ -135,3 +144,40 @@ def test_supervisor_sees_no_other_floor_recording(recording):
     client.force_login(sup)
     # No view_recording for supervisors at all: the page is refused
     assert client.get("/admin/campaigns/recording/").status_code == 403
+
+
+PAGE = b"<html><script>fetch('/admin/auth/user/')</script></html>"
+
+
+def test_admin_playback_sends_the_sniffed_audio_type_and_headers_that_keep_it_inert(recording):
+    response = staff_client("eva", ["quality_evaluator"]).get(
+        f"/admin/campaigns/recording/{recording.pk}/play/"
+    )
+    assert response.status_code == 200
+    assert {name: response[name] for name in PLAYBACK_HEADERS} == {
+        "Content-Type": "audio/x-wav",
+        "Content-Disposition": f'inline; filename="recording-{recording.pk}.wav"',
+        "X-Content-Type-Options": "nosniff",
+        "Content-Security-Policy": "sandbox",
+        "Cache-Control": ADMIN_NO_STORE,
+    }
+
+
+def test_admin_offers_a_stored_page_only_as_a_download(recording):
+    """Found by fuzzing: the admin's playback served a stored `.html` upload as text/html."""
+    name = f"recordings/2026/03/attempt-{recording.attempt_id}-legacy.html"
+    (Path(settings.MEDIA_ROOT) / name).write_bytes(PAGE)
+    Recording.objects.filter(pk=recording.pk).update(file=name)
+    root = Client()
+    root.force_login(UserFactory(username="root", is_staff=True, is_superuser=True))
+    response = root.get(f"/admin/campaigns/recording/{recording.pk}/play/")
+    assert response.status_code == 200
+    assert {header: response[header] for header in PLAYBACK_HEADERS} == {
+        "Content-Type": "application/octet-stream",
+        "Content-Disposition": f'attachment; filename="recording-{recording.pk}.bin"',
+        "X-Content-Type-Options": "nosniff",
+        "Content-Security-Policy": "sandbox",
+        "Cache-Control": ADMIN_NO_STORE,
+    }
+    assert b"".join(response.streaming_content) == PAGE
+    assert AuditEntry.objects.get(action="campaigns.recording.played").actor_label == "root"
