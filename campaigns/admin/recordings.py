@@ -1,8 +1,10 @@
 """Admin for notices (a change publishes a new version), recordings (view, audited playback,
 purge) and the compliance reports page."""
 
+from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.uploadedfile import UploadedFile
 from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -20,7 +22,12 @@ from campaigns.selectors.recordings import (
     recordings_due_for_purge,
 )
 from campaigns.selectors.scoping import floor_ids_for
-from campaigns.services.notices import CHANGEABLE_FIELDS, change_notice, publish_notice
+from campaigns.services.notices import (
+    CHANGEABLE_FIELDS,
+    change_notice,
+    check_language_and_audio,
+    publish_notice,
+)
 from campaigns.services.recordings import (
     RecordingAudioMissing,
     open_for_playback,
@@ -29,9 +36,28 @@ from campaigns.services.recordings import (
 )
 
 
+class RecordingNoticeForm(forms.ModelForm):
+    class Meta:
+        model = RecordingNotice
+        fields = ["country", "language", "mode", "text", "audio", "effective_from", "effective_to", "active"]
+
+    def clean(self):
+        """The service's language and audio rules, so that a refusal shows on its field instead of
+        a 403 from `save_model`."""
+        cleaned = super().clean()
+        audio = cleaned.get("audio")
+        check_language_and_audio(
+            language=cleaned.get("language") if "language" in self.fields else None,  # read-only on change
+            audio=audio if isinstance(audio, UploadedFile) else None,  # only a new upload is checked
+        )
+        return cleaned
+
+
 @admin.register(RecordingNotice)
 class RecordingNoticeAdmin(admin.ModelAdmin):
     """Saving a changed notice publishes the next version; the one attempts played stays as it was."""
+
+    form = RecordingNoticeForm
 
     list_display = ["country", "language", "version", "mode", "effective_from", "effective_to", "active"]
     list_filter = ["country", "language", "mode", "active"]

@@ -7,6 +7,7 @@ the proof must keep saying what the callee heard (CNIL: information before recor
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -14,18 +15,43 @@ from django.db import transaction
 from django.db.models import Max
 
 from campaigns.models import Attempt, RecordingNotice
+from campaigns.services.audio import AudioFormat, accepted_audio_format
 from contacts.services.audit import audit
 
 # Fields a change may touch; anything else (country, language) makes a different notice.
 CHANGEABLE_FIELDS = ("mode", "text", "audio", "effective_from", "effective_to", "active")
 
+# A BCP 47 primary language (ISO 639-1 or -2), optionally with an ISO 3166-1 region, lowercased as
+# the resolver compares it with the callee's (`campaigns.selectors.notices.language_order`). The
+# code also names the stored audio file: "fr/x" or "../.." made folders of it.
+LANGUAGE_CODE = re.compile(r"[a-z]{2,3}(?:-[a-z]{2})?")
+LANGUAGE_MESSAGE = "Use an ISO 639 language code, optionally with a region: fr, nl-BE."
 
-def _validate(*, country: str, language: str, mode: str, text: str, effective_from, effective_to) -> None:
-    errors: dict[str, str] = {}
-    if len(country or "") != 2 or not country.isalpha():
+
+def check_language_and_audio(*, language: str | None, audio=None) -> AudioFormat | None:
+    """The format of the notice's audio (None without audio); one ValidationError naming
+    `language` and/or `audio` when the language is not a language code (None: not given, as on a
+    change) or the audio is not an accepted audio format (`campaigns.services.audio`)."""
+    errors: dict[str, list[str]] = {}
+    if language is not None and not LANGUAGE_CODE.fullmatch(language.lower()):
+        errors["language"] = [LANGUAGE_MESSAGE]
+    audio_format = None
+    if audio:
+        try:
+            audio_format = accepted_audio_format(audio, field="audio")
+        except ValidationError as exc:
+            errors.update(exc.message_dict)
+    if errors:
+        raise ValidationError(errors)
+    return audio_format
+
+
+def _validate(
+    *, country: str, language: str, mode: str, text: str, effective_from, effective_to, audio
+) -> AudioFormat | None:
+    errors: dict[str, Any] = {}
+    if not re.fullmatch(r"[A-Z]{2}", country or ""):
         errors["country"] = "Use an ISO 3166-1 alpha-2 code, e.g. FR."
-    if not language or len(language) > 8:
-        errors["language"] = "Use an ISO 639-1 code, e.g. fr."
     if mode not in RecordingNotice.Mode.values:
         errors["mode"] = f"Use one of {', '.join(RecordingNotice.Mode.values)}."
     if not (text or "").strip():
@@ -34,8 +60,14 @@ def _validate(*, country: str, language: str, mode: str, text: str, effective_fr
         errors["effective_from"] = "Required."
     elif effective_to is not None and effective_to < effective_from:
         errors["effective_to"] = "Must be on or after effective_from."
+    audio_format = None
+    try:
+        audio_format = check_language_and_audio(language=language, audio=audio)
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
     if errors:
         raise ValidationError(errors)
+    return audio_format
 
 
 def publish_notice(
@@ -56,13 +88,14 @@ def publish_notice(
     before the new one takes effect, so exactly one version is in force on any day.
     """
     country, language = (country or "").upper(), (language or "").lower()
-    _validate(
+    audio_format = _validate(
         country=country,
         language=language,
         mode=mode,
         text=text,
         effective_from=effective_from,
         effective_to=effective_to,
+        audio=audio,
     )
     with transaction.atomic():
         # Lock the pair's rows so two publications cannot take the same version number.
@@ -86,12 +119,10 @@ def publish_notice(
             effective_from=effective_from,
             effective_to=effective_to,
         )
-        if audio:
-            notice.audio.save(
-                f"{country.lower()}-{language}-v{current + 1}-{audio.name.rsplit('/', 1)[-1]}",
-                audio,
-                save=False,
-            )
+        if audio_format is not None:
+            # A server-chosen name with the extension of the format found, never the client's.
+            name = f"{country.lower()}-{language}-v{current + 1}.{audio_format.extension}"
+            notice.audio.save(name, audio, save=False)
         notice.save()
         audit_details = {
             "country": country,

@@ -537,3 +537,39 @@ def test_a_stored_file_that_is_not_audio_is_only_offered_as_a_download(recording
     assert [
         r.getMessage() for r in caplog.records if r.levelname == "WARNING" and "legacy" in r.getMessage()
     ] == [f"recording {recording.pk}: {name} is not an accepted audio format; offered as a download"] * 3
+
+
+@time_machine.travel(NOW, tick=False)
+def test_notice_api_refuses_a_language_that_is_not_a_code_and_audio_that_is_not_audio():
+    """Found by fuzzing: languages `fr/x` and `../..` became folders in the stored audio's name,
+    and `notice.html` was kept as notice audio."""
+    client = client_for(UserFactory(username="mgr", roles=["campaign_manager"]))
+    notice = {
+        "country": "FR",
+        "language": "fr",
+        "mode": "inform_object",
+        "text": "Cet appel est enregistré.",
+        "effective_from": "2026-01-01",
+    }
+    language_refused = {"language": ["Use an ISO 639 language code, optionally with a region: fr, nl-BE."]}
+    for language in ("fr/x", "../.."):
+        response = client.post(
+            "/api/v1/recording-notices/",
+            {**notice, "language": language, "audio": SimpleUploadedFile("n.wav", wav_bytes(), "audio/wav")},
+            format="multipart",
+        )
+        assert (response.status_code, response.json()) == (400, language_refused)
+    page = SimpleUploadedFile("notice.html", PAGE_BYTES, "audio/wav")
+    response = client.post("/api/v1/recording-notices/", {**notice, "audio": page}, format="multipart")
+    assert (response.status_code, response.json()) == (400, {"audio": [UNSUPPORTED_AUDIO]})
+    assert RecordingNotice.objects.count() == 0
+
+    created = client.post("/api/v1/recording-notices/", notice, format="multipart")
+    assert created.status_code == 201, created.json()
+    page = SimpleUploadedFile("notice.html", PAGE_BYTES, "audio/wav")
+    response = client.post(
+        f"/api/v1/recording-notices/{created.json()['id']}/new-version/", {"audio": page}, format="multipart"
+    )
+    assert (response.status_code, response.json()) == (400, {"audio": [UNSUPPORTED_AUDIO]})
+    assert RecordingNotice.objects.count() == 1
+    assert list(Path(settings.MEDIA_ROOT).rglob("*")) == []

@@ -1,16 +1,19 @@
 """Issue 7: notice resolution per country and language, versioning, proof fields, country rules."""
 
 import datetime as dt
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
 
 from campaigns.models import Attempt, RecordingNotice
 from campaigns.selectors.notices import country_recording_rule, resolve_notice, resolve_notices
 from campaigns.services.notices import change_notice, notice_proof_fields, publish_notice, retire_notice
 from contacts.models import AuditEntry
-from tests.campaigns.test_recording_factories import AttemptFactory, RecordingNoticeFactory
+from tests.campaigns.test_recording_factories import AttemptFactory, RecordingNoticeFactory, wav_bytes
 from tests.factories import CampaignFactory, ProspectFactory
 
 pytestmark = pytest.mark.django_db
@@ -250,3 +253,67 @@ def test_notice_proof_fields(belgian_notices):
     with pytest.raises(ValidationError):
         notice_proof_fields(notice=None, played=True, answer="")
     assert Attempt.NoticeAnswer.CONSENTED == "consented"
+
+
+LANGUAGE_MESSAGE = "Use an ISO 639 language code, optionally with a region: fr, nl-BE."
+UNSUPPORTED_AUDIO = (
+    "Not a supported audio file. Accepted formats: WAV (.wav), MP3 (.mp3), "
+    "Ogg Vorbis/Opus (.oga, .ogg, .opus); the file name's extension and the content must be of "
+    "the same format."
+)
+
+
+def publish(**overrides) -> RecordingNotice:
+    fields = {
+        "country": "FR",
+        "language": "fr",
+        "mode": "inform_object",
+        "text": "Cet appel est enregistré.",
+        "effective_from": DAY,
+        "actor": None,
+        "now": AT,
+        **overrides,
+    }
+    return publish_notice(**fields)
+
+
+@pytest.mark.parametrize(
+    "language", ["fr/x", "../..", "fr\\x", "", "f", "fr_BE", "fr-BE-x", "fr\n", "français"]
+)
+def test_notice_language_must_be_a_language_code(language):
+    """Found by fuzzing: `fr/x` and `../..` were accepted and became folders in the name of the
+    stored notice audio."""
+    with pytest.raises(ValidationError) as refused:
+        publish(language=language, audio=ContentFile(wav_bytes(), name="notice.wav"))
+    assert refused.value.message_dict == {"language": [LANGUAGE_MESSAGE]}
+    assert RecordingNotice.objects.count() == 0
+    assert list(Path(settings.MEDIA_ROOT).rglob("*")) == []
+
+
+@pytest.mark.parametrize(("language", "stored"), [("fr", "fr"), ("nl-BE", "nl-be"), ("GSW", "gsw")])
+def test_language_codes_with_or_without_a_region_are_accepted(language, stored):
+    assert publish(language=language).language == stored
+
+
+def test_notice_audio_is_accepted_audio_stored_under_a_name_of_ours():
+    notice = publish(country="BE", language="fr", audio=ContentFile(wav_bytes(), name="../Annonce FR.WAV"))
+    assert notice.audio.name == "notices/be-fr-v1.wav"
+    assert (Path(settings.MEDIA_ROOT) / "notices/be-fr-v1.wav").read_bytes() == wav_bytes()
+
+
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [("notice.html", b"<script>alert(1)</script>"), ("notice.wav", b"<script>alert(1)</script>")],
+    ids=["page", "page-named-wav"],
+)
+def test_notice_audio_that_is_not_accepted_audio_is_refused_naming_the_field(name, content):
+    """Found by fuzzing: `notice.html` was stored as notice audio under its own extension."""
+    with pytest.raises(ValidationError) as refused:
+        publish(audio=ContentFile(content, name=name))
+    assert refused.value.message_dict == {"audio": [UNSUPPORTED_AUDIO]}
+    notice = publish()
+    with pytest.raises(ValidationError) as refused_change:
+        change_notice(notice=notice, audio=ContentFile(content, name=name), actor=None, now=AT)
+    assert refused_change.value.message_dict == {"audio": [UNSUPPORTED_AUDIO]}
+    assert list(RecordingNotice.objects.values_list("version", flat=True)) == [1]
+    assert list(Path(settings.MEDIA_ROOT).rglob("*")) == []

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
 from campaigns.models import Attempt, Recording, RecordingNotice
@@ -181,3 +182,42 @@ def test_admin_offers_a_stored_page_only_as_a_download(recording):
     }
     assert b"".join(response.streaming_content) == PAGE
     assert AuditEntry.objects.get(action="campaigns.recording.played").actor_label == "root"
+
+
+def test_admin_refuses_a_notice_language_that_is_not_a_code_and_audio_that_is_not_audio_on_their_fields():
+    client = staff_client("mgr", ["campaign_manager"])
+    response = client.post(
+        "/admin/campaigns/recordingnotice/add/",
+        {
+            "country": "FR",
+            "language": "../..",
+            "mode": "inform_object",
+            "text": "Cet appel est enregistré.",
+            "audio": SimpleUploadedFile("notice.html", PAGE, "audio/wav"),
+            "effective_from": "2026-01-01",
+            "active": "on",
+        },
+    )
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors == {
+        "language": ["Use an ISO 639 language code, optionally with a region: fr, nl-BE."],
+        "audio": [
+            "Not a supported audio file. Accepted formats: WAV (.wav), MP3 (.mp3), Ogg Vorbis/Opus "
+            "(.oga, .ogg, .opus); the file name's extension and the content must be of the same format."
+        ],
+    }
+    notice = RecordingNoticeFactory()
+    response = client.post(
+        f"/admin/campaigns/recordingnotice/{notice.pk}/change/",
+        {
+            "mode": "inform_object",
+            "text": notice.text,
+            "audio": SimpleUploadedFile("notice.html", PAGE, "audio/wav"),
+            "effective_from": "2026-06-01",
+            "active": "on",
+        },
+    )
+    assert response.status_code == 200
+    assert list(response.context["adminform"].form.errors) == ["audio"]
+    assert list(RecordingNotice.objects.values_list("pk", flat=True)) == [notice.pk]
+    assert list(Path(settings.MEDIA_ROOT).rglob("*")) == []
