@@ -1,7 +1,10 @@
 from rest_framework import serializers
 
 from campaigns.models import Attempt, Campaign, CampaignRecordingPolicy, Recording, RecordingNotice
+from campaigns.services.audio import ACCEPTED_AUDIO
 from config.db import MAX_ID
+
+AUDIO_HELP = f"{ACCEPTED_AUDIO}: the name's extension and the first bytes must be the same format."
 
 
 class RecordingNoticeSerializer(serializers.ModelSerializer):
@@ -25,10 +28,12 @@ class RecordingNoticeSerializer(serializers.ModelSerializer):
 
 class NoticePublishSerializer(serializers.Serializer):
     country = serializers.CharField(max_length=2)
-    language = serializers.CharField(max_length=8)
+    language = serializers.CharField(
+        max_length=8, help_text="A language code, optionally with a region: fr, nl-BE"
+    )
     mode = serializers.ChoiceField(choices=RecordingNotice.Mode.choices)
     text = serializers.CharField()
-    audio = serializers.FileField(required=False, allow_null=True)
+    audio = serializers.FileField(required=False, allow_null=True, help_text=AUDIO_HELP)
     effective_from = serializers.DateField()
     effective_to = serializers.DateField(required=False, allow_null=True)
 
@@ -38,7 +43,7 @@ class NoticeChangeSerializer(serializers.Serializer):
 
     mode = serializers.ChoiceField(choices=RecordingNotice.Mode.choices, required=False)
     text = serializers.CharField(required=False)
-    audio = serializers.FileField(required=False, allow_null=True)
+    audio = serializers.FileField(required=False, allow_null=True, help_text=AUDIO_HELP)
     effective_from = serializers.DateField(required=False)
     effective_to = serializers.DateField(required=False, allow_null=True)
 
@@ -72,7 +77,7 @@ class RecordingUploadSerializer(serializers.Serializer):
     """Multipart with `file`, or JSON with `uri`. The attempt must be one of the caller's own."""
 
     attempt = serializers.PrimaryKeyRelatedField(queryset=Attempt.objects.none())
-    file = serializers.FileField(required=False, allow_null=True)
+    file = serializers.FileField(required=False, allow_null=True, help_text=AUDIO_HELP)
     uri = serializers.URLField(max_length=500, required=False, allow_blank=True, default="")
     duration_seconds = serializers.IntegerField(
         min_value=0, max_value=2**31 - 1, required=False, allow_null=True

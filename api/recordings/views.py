@@ -91,9 +91,10 @@ class RecordingViewSet(
     mixins.CreateModelMixin,
     viewsets.GenericViewSet,
 ):
-    """Recordings of the caller's floors. Diallers POST a file (multipart) or a `uri` (JSON) for one
-    of their attempts; refused recordings (objection, no consent in DE, purged) answer 409 with a
-    stable `code`. Playback: `GET /recordings/{id}/audio/` (audited; 410 once purged)."""
+    """Recordings of the caller's floors. Diallers POST a file (multipart: WAV, MP3 or Ogg, else a
+    400 naming `file`) or a `uri` (JSON) for one of their attempts; refused recordings (objection,
+    no consent in DE, purged) answer 409 with a stable `code`. Playback:
+    `GET /recordings/{id}/audio/` (audited; 410 once purged)."""
 
     queryset = playable_recordings()
     serializer_class = RecordingSerializer
