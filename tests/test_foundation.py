@@ -11,6 +11,7 @@ from django.test import override_settings
 
 from config.celery import app as celery_app
 from config.celery import ping
+from tests.factories import UserFactory
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 GOOD_SECRET = "k" * 20 + "-a-random-production-secret-key-0123456789"
@@ -118,6 +119,25 @@ def test_django_s_own_400_is_json_under_the_api(client):
     response = client.get("/api/v1/", HTTP_HOST="evil.example")
     assert (response.status_code, response.json()) == (400, {"detail": "Bad request."})
     assert client.get("/admin/", HTTP_HOST="evil.example")["Content-Type"].startswith("text/html")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/admin/campaigns/lead/?state=%00",
+        "/admin/autocomplete/?app_label=campaigns&model_name=lead&field_name=floor&term=%00",
+        "/admin/knox/authtoken/%00/change/",
+        "/api/v1/prospects/?country=%00",
+    ],
+)
+def test_a_nul_byte_in_the_path_or_query_is_a_400(client, url):
+    # Each was a 500 on PostgreSQL (its text cannot hold NUL), found by fuzzing the admin.
+    client.force_login(UserFactory(is_superuser=True, is_staff=True))
+    response = client.get(url)
+    assert response.status_code == 400
+    if url.startswith("/api/"):
+        assert response.json() == {"detail": "Bad request."}
 
 
 def test_a_suspicious_operation_in_an_api_view_is_a_json_400():
