@@ -6,7 +6,9 @@ message instead of ending in a 500 (each was found by fuzzing):
   database driver and the answer that echoes it both raised UnicodeEncodeError;
 - nesting deeper than the interpreter's recursion limit (about a thousand levels) makes the
   standard library's decoder raise RecursionError, which neither DRF nor Django's forms catch;
-- NaN and Infinity are not JSON, and PostgreSQL's jsonb refuses them when the value is saved.
+- NaN and Infinity are not JSON, and a number too large for a float (`1e999`) decodes to infinity:
+  PostgreSQL's jsonb refuses them when the value is saved;
+- a `\\u0000` escape decodes to a NUL character, which PostgreSQL's jsonb refuses too.
 
 Used for request bodies (`loads_client_json`, api/parsers.py) and for JSON typed into a form field
 (`ClientJSONDecoder`, the decoder of every model JSON field people edit): Django's form JSONField,
@@ -20,10 +22,12 @@ import re
 import orjson
 
 LONE_SURROGATE = "a lone UTF-16 surrogate escape (\\ud800–\\udfff without its pair) is not a character"
+NUL = "a NUL character (\\u0000) cannot be stored"
 
-# An escape of a surrogate code point (U+D800–U+DFFF). In text decoded from a text charset, a
-# surrogate can only come from such an escape, so a text without one is not checked further.
-_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89abcdefABCDEF]")
+# An escape of a surrogate code point (U+D800–U+DFFF) or of NUL. In text decoded from a text
+# charset, a surrogate can only come from such an escape (and a raw NUL is invalid JSON), so a text
+# without one is not checked further.
+_CHECKED_ESCAPE = re.compile(r"\\u([dD][89abcdefABCDEF]|0000)")
 
 
 class ClientJSONError(json.JSONDecodeError):
@@ -45,18 +49,30 @@ class ClientJSONDecoder(json.JSONDecoder):
 
     def __init__(self, **kwargs):
         kwargs.setdefault("parse_constant", _refuse_constant)
+        kwargs.setdefault("parse_float", _finite_float)
         super().__init__(**kwargs)
 
     def decode(self, s, _w=None):
         try:
             value = super().decode(s)
             # The walk is recursive too: inside the nesting guard.
-            where = lone_surrogate_at(value) if _SURROGATE_ESCAPE.search(s) is not None else None
+            found = unstorable_string_at(value) if _CHECKED_ESCAPE.search(s) is not None else None
         except RecursionError:
             raise ClientJSONError("nested too deeply", s) from None
-        if where is not None:
-            raise ClientJSONError(f"{where}: {LONE_SURROGATE}", s)
+        if found is not None:
+            where, problem = found
+            raise ClientJSONError(f"{where}: {problem}", s)
         return value
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if value in (_INFINITY, -_INFINITY):
+        raise ClientJSONError(f"{text} is out of the range of a number", "")
+    return value
+
+
+_INFINITY = float("inf")
 
 
 def loads_client_json(text: str, *, strict: bool = True):
@@ -68,34 +84,40 @@ def loads_client_json(text: str, *, strict: bool = True):
     return json.loads(text, cls=ClientJSONDecoder, parse_constant=float)  # float("-Infinity") is -inf
 
 
-def lone_surrogate_at(value) -> str | None:
-    """Where in parsed JSON `value` the first string (key or value) holding a lone surrogate is:
-    `results[0].call_id`, `(the value)` for a bare string; None if there is none."""
+def unstorable_string_at(value) -> tuple[str, str] | None:
+    """(where, what) for the first string (key or value) of parsed JSON `value` that holds a lone
+    surrogate or a NUL: where is `results[0].call_id`, or `(the value)` for a bare string; None if
+    there is none."""
     try:
         # orjson refuses a lone surrogate in C, an order of magnitude faster than walking. It also
         # refuses integers beyond 64 bits and nesting beyond 254 levels: those take the walk.
-        orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS)
-        return None
+        if b"\\u0000" not in orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS):
+            return None
     except TypeError:
         pass
     path = _walk(value)
     if path is None:
         return None
+    *path, problem = path
     if not path:
-        return "(the value)"
+        return "(the value)", problem
     text = "".join(f"[{part}]" if type(part) is int else f".{part}" for part in path).lstrip(".")
-    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    # Written as escapes, so that the message can be shown and stored.
+    return text.encode("utf-8", "backslashreplace").decode("utf-8").replace("\x00", "\\u0000"), problem
 
 
 def _walk(value) -> list | None:
-    """The path (keys and indexes, innermost last) to the first unencodable string, a key being
-    marked by a trailing " (the key)"; None if none. The path is built only on the way out."""
+    """The path (keys and indexes, innermost last) to the first unstorable string, a key being
+    marked by a trailing " (the key)", then what is wrong with it; None if none. The path is built
+    only on the way out."""
     if isinstance(value, str):
-        return None if _encodable(value) else []
+        problem = _problem(value)
+        return None if problem is None else [problem]
     if isinstance(value, dict):
         for key, item in value.items():
-            if isinstance(key, str) and not _encodable(key):
-                return [f"{key} (the key)"]
+            problem = _problem(key) if isinstance(key, str) else None
+            if problem is not None:
+                return [f"{key} (the key)", problem]
             found = _walk(item)
             if found is not None:
                 return [key, *found]
@@ -107,9 +129,11 @@ def _walk(value) -> list | None:
     return None
 
 
-def _encodable(text: str) -> bool:
+def _problem(text: str) -> str | None:
+    if "\x00" in text:
+        return NUL
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
-        return False
-    return True
+        return LONE_SURROGATE
+    return None

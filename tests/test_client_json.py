@@ -1,7 +1,7 @@
 """JSON typed into a form field (the admin's forms, the API's form bodies) is decoded by
-`config.client_json.ClientJSONDecoder`: runaway nesting, a lone UTF-16 surrogate escape and NaN
-were each a 500 in the admin (RecursionError, UnicodeEncodeError, PostgreSQL refusing NaN) and are
-now the field's "not valid JSON" error."""
+`config.client_json.ClientJSONDecoder`: runaway nesting, a lone UTF-16 surrogate escape, NaN, a
+number past a float and a NUL were each a 500 in the admin (RecursionError, UnicodeEncodeError,
+PostgreSQL refusing the value) and are now the field's "not valid JSON" error."""
 
 import importlib
 import json
@@ -26,6 +26,8 @@ BAD_JSON = {
     "a lone surrogate": '{"0": [["09:00", "12:\\ud800"]]}',
     "NaN": '{"0": [["09:00", NaN]]}',
     "Infinity": "[Infinity]",
+    "a number past a float": "[1e999]",
+    "a NUL": '{"0": [["09:00", "12:\\u0000"]]}',
 }
 
 
@@ -41,6 +43,8 @@ BAD_JSON = {
             "a[1].b: a lone UTF-16 surrogate escape (\\ud800–\\udfff without its pair) is not a character",
         ),
         ('{"a": -Infinity}', "Out of range float values are not JSON compliant: '-Infinity'"),
+        ('{"a": [2, -1e400]}', "-1e400 is out of the range of a number"),
+        ('{"a": {"k\\u0000": 1}}', "a.k\\u0000 (the key): a NUL character (\\u0000) cannot be stored"),
     ],
 )
 def test_what_json_accepts_but_nothing_can_store_is_a_decode_error(text, message):
