@@ -333,6 +333,11 @@ def check_policy_fields(policy: CountryPolicy) -> None:
     ):
         raise PolicyError("holiday_categories", 'expected a list such as ["public"]')
     _check_holiday_categories(policy)
+    aliases = policy.holiday_subdivision_aliases
+    if not isinstance(aliases, dict) or not all(isinstance(v, str) for v in aliases.values()):
+        raise PolicyError(
+            "holiday_subdivision_aliases", 'expected {"region": "subdivision", …}, e.g. {"67": "6AE"}'
+        )
     if (policy.frequency_max is None) != (policy.frequency_days is None):
         raise PolicyError("frequency_days", "frequency_max and frequency_days go together")
     if policy.register and policy.register not in _registers():

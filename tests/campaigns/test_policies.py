@@ -198,6 +198,11 @@ def test_admin_gets_400_naming_the_field_for_a_bad_window(admin_user):
             "holiday_categories",
             "'bogus', 'catholic': not a holiday category of FR; use one of public, school",
         ),
+        (
+            {"holiday_subdivision_aliases": "6AE"},  # saved through the admin: every FR decision failed
+            "holiday_subdivision_aliases",
+            'expected {"region": "subdivision", …}, e.g. {"67": "6AE"}',
+        ),
     ],
 )
 def test_values_the_decision_cannot_compute_with_are_refused(admin_user, change, field, message):

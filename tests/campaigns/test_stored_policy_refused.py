@@ -22,6 +22,7 @@ BAD_VALUES = {
     "a holiday category the calendar does not have": {"holiday_categories": ["public", "bogus"]},
     "a day count past the date arithmetic": {"consent_max_age_days": 2**31 - 1},
     "an interval that is not HH:MM": {"windows": {"0": [["9h", "12h"]]}},
+    "subdivision aliases that are not a mapping": {"holiday_subdivision_aliases": "6AE"},
 }
 
 
