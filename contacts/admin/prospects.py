@@ -45,3 +45,14 @@ class ProspectAdmin(admin.ModelAdmin):
         """The erase actions: granted with the model's delete permission, which means erase here."""
         opts = self.opts
         return request.user.has_perm(f"{opts.app_label}.delete_{opts.model_name}")
+
+    def get_readonly_fields(self, request, obj=None):
+        # Erasure is set by the erase actions only (audited, with the suppression they may add):
+        # typed here, it marked a prospect erased with its data kept, or undid an erasure.
+        return ["erased_at", "last_contact_at"]
+
+    def has_change_permission(self, request, obj=None):
+        # An erased prospect stays erased: a change form could type its personal data back in.
+        if obj is not None and obj.erased_at is not None:
+            return False
+        return super().has_change_permission(request, obj)
