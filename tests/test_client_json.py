@@ -18,6 +18,7 @@ import api
 from campaigns.models import CountryPolicy
 from campaigns.services.policies import seed_country_policies
 from config.client_json import ClientJSONDecoder, ClientJSONError, loads_client_json
+from config.fields import JSONField
 from contacts.models import AuditEntry
 from tests.factories import UserFactory
 
@@ -79,9 +80,13 @@ def test_every_json_field_of_every_admin_form_decodes_with_it():
         for form_class in form_classes:
             for name, field in form_class.base_fields.items():
                 if isinstance(field, forms.JSONField):
-                    where = f"{form_class._meta.model.__name__}.{name}"
+                    model = form_class._meta.model
+                    where = f"{model.__name__}.{name}"
                     seen.append(where)
-                    if field.decoder is not ClientJSONDecoder:
+                    # The project's field: its decoder, and an emptied box saved as the default.
+                    if field.decoder is not ClientJSONDecoder or not isinstance(
+                        model._meta.get_field(name), JSONField
+                    ):
                         wrong.append(where)
     assert wrong == [], "\n".join(wrong)
     assert "CountryPolicy.windows" in seen and "Floor.opening_hours" in seen  # the walk finds them
@@ -174,6 +179,19 @@ def test_the_admin_form_still_saves_good_json(client, fr_policy):
     assert response.status_code == 302, response.context["adminform"].form.errors
     fr_policy.refresh_from_db()
     assert fr_policy.windows["5"] == [["10:00", "12:00"]]
+
+
+@pytest.mark.django_db
+def test_an_emptied_json_box_saves_the_field_s_default_not_null(client, fr_policy):
+    # Was an IntegrityError (NOT NULL), a 500, on every JSON field that has a default.
+    CountryPolicy.objects.filter(pk=fr_policy.pk).update(holiday_subdivision_aliases={"67": "6AE"})
+    fr_policy.refresh_from_db()
+    client.force_login(UserFactory(is_superuser=True, is_staff=True))
+    form = _admin_form(fr_policy, holiday_subdivision_aliases="", extra_blocked_dates="")
+    response = client.post(f"/admin/campaigns/countrypolicy/{fr_policy.pk}/change/", form)
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    fr_policy.refresh_from_db()
+    assert (fr_policy.holiday_subdivision_aliases, fr_policy.extra_blocked_dates) == ({}, [])
 
 
 @pytest.mark.django_db

@@ -18,7 +18,8 @@ class CountryPolicyForm(forms.ModelForm):
             return cleaned
         candidate = self.instance
         for name, value in cleaned.items():
-            setattr(candidate, name, value)
+            # As the save will (an emptied JSON box becomes the field's default: config.fields).
+            CountryPolicy._meta.get_field(name).save_form_data(candidate, value)
         try:
             validate_policy(candidate)
         except PolicyError as exc:

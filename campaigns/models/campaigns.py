@@ -1,6 +1,6 @@
 from django.db import models
 
-from config.client_json import ClientJSONDecoder  # JSON typed into forms: see that module
+from config.fields import JSONField  # JSON typed into forms: see that module
 
 
 class Campaign(models.Model):
@@ -23,15 +23,13 @@ class Campaign(models.Model):
     kind = models.CharField(max_length=20, choices=Kind.choices)
     advertiser = models.ForeignKey("contacts.Advertiser", on_delete=models.PROTECT, related_name="campaigns")
     product = models.CharField(max_length=200, blank=True, help_text="Brand / model offered")
-    countries = models.JSONField(
-        decoder=ClientJSONDecoder, default=list, help_text='Callee countries, e.g. ["FR", "BE"]'
-    )
-    languages = models.JSONField(decoder=ClientJSONDecoder, default=list, blank=True)
+    countries = JSONField(default=list, help_text='Callee countries, e.g. ["FR", "BE"]')
+    languages = JSONField(default=list, blank=True)
     starts_on = models.DateField()
     ends_on = models.DateField()
     priority = models.PositiveSmallIntegerField(default=5)
     # Selection criteria for list building: regions, postcodes, sources, tags, customers_only, …
-    selection = models.JSONField(decoder=ClientJSONDecoder, default=dict, blank=True)
+    selection = JSONField(default=dict, blank=True)
     max_attempts = models.PositiveSmallIntegerField(default=6)
     script = models.TextField(blank=True)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.DRAFT)

@@ -3,7 +3,7 @@ import uuid
 from django.db import models
 from django.db.models import Q
 
-from config.client_json import ClientJSONDecoder  # JSON typed into forms: see that module
+from config.fields import JSONField  # JSON typed into forms: see that module
 
 
 class Lead(models.Model):
@@ -199,9 +199,7 @@ class Attempt(models.Model):
     ended_at = models.DateTimeField(null=True, blank=True)
     callback_at = models.DateTimeField(null=True, blank=True)
     note = models.TextField(blank=True)
-    appointment = models.JSONField(
-        decoder=ClientJSONDecoder, null=True, blank=True, help_text="Test drive: dealer, date and time, model"
-    )
+    appointment = JSONField(null=True, blank=True, help_text="Test drive: dealer, date and time, model")
     # Proof that the callee was told the call is recorded (CNIL; DE §201 StGB: a yes before recording).
     notice = models.ForeignKey(
         "campaigns.RecordingNotice", null=True, blank=True, on_delete=models.PROTECT, related_name="attempts"

@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.db import models
 
-from config.client_json import ClientJSONDecoder  # JSON typed into forms: see that module
+from config.fields import JSONField  # JSON typed into forms: see that module
 
 
 class Agent(models.Model):
@@ -10,7 +10,7 @@ class Agent(models.Model):
 
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="agent")
     floor = models.ForeignKey("campaigns.Floor", on_delete=models.PROTECT, related_name="agents")
-    languages = models.JSONField(decoder=ClientJSONDecoder, default=list, blank=True)
+    languages = JSONField(default=list, blank=True)
     code = models.CharField(max_length=32, unique=True)
     is_supervisor = models.BooleanField(default=False)
 

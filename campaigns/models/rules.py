@@ -1,7 +1,7 @@
 from django.db import models
 from django.db.models import Q
 
-from config.client_json import ClientJSONDecoder  # JSON typed into forms: see that module
+from config.fields import JSONField  # JSON typed into forms: see that module
 
 
 class CountryPolicy(models.Model):
@@ -37,21 +37,17 @@ class CountryPolicy(models.Model):
 
     # Calling days and hours, in the callee's local time. {"0": [["10:00", "13:00"], ["14:00",
     # "20:00"]], …, "6": []}: weekday (Monday = 0) → intervals [start, end). Several per day.
-    windows = models.JSONField(decoder=ClientJSONDecoder, default=dict, blank=True)
+    windows = JSONField(default=dict, blank=True)
     # {"12-05": [["00:00", "18:30"]]}: on that calendar day the day's windows are cut to these
     # intervals (intersection), e.g. NL 5 Dec "until 18:30".
-    special_days = models.JSONField(decoder=ClientJSONDecoder, default=dict, blank=True)
+    special_days = JSONField(default=dict, blank=True)
     # IT "prefestivi": on the day before a holiday the day's windows are cut to these intervals.
-    holiday_eve_windows = models.JSONField(decoder=ClientJSONDecoder, default=list, blank=True)
+    holiday_eve_windows = JSONField(default=list, blank=True)
     blocked_on_holidays = models.BooleanField(default=True)
-    holiday_categories = models.JSONField(
-        decoder=ClientJSONDecoder, default=list, blank=True, help_text='e.g. ["public", "catholic"]'
-    )
+    holiday_categories = JSONField(default=list, blank=True, help_text='e.g. ["public", "catholic"]')
     # Prospect.region values that the `holidays` package names differently: FR {"67": "6AE"}.
-    holiday_subdivision_aliases = models.JSONField(decoder=ClientJSONDecoder, default=dict, blank=True)
-    extra_blocked_dates = models.JSONField(
-        decoder=ClientJSONDecoder, default=list, blank=True, help_text='["2026-06-15", …]'
-    )
+    holiday_subdivision_aliases = JSONField(default=dict, blank=True)
+    extra_blocked_dates = JSONField(default=list, blank=True, help_text='["2026-06-15", …]')
 
     # At most `frequency_max` calls or attempts per rolling `frequency_days` days per prospect and
     # per number, across all campaigns and floors of one advertiser.

@@ -2,7 +2,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from config.client_json import ClientJSONDecoder  # JSON typed into forms: see that module
+from config.fields import JSONField  # JSON typed into forms: see that module
 
 
 class Suppression(models.Model):
@@ -182,7 +182,7 @@ class ConsentRecord(models.Model):
     given_at = models.DateTimeField()
     channel = models.CharField(max_length=50, blank=True, help_text="web form, phone, paper, event…")
     # text_version, form, source, ip…: whatever proves the consent was informed and specific.
-    evidence = models.JSONField(decoder=ClientJSONDecoder, default=dict, blank=True)
+    evidence = JSONField(default=dict, blank=True)
     withdrawn_at = models.DateTimeField(null=True, blank=True)
     # DE §7a UWG: keep proof 5 years from the grant and again from each use.
     last_used_at = models.DateTimeField(null=True, blank=True)

@@ -1,7 +1,7 @@
 from django.db import models
 from django.db.models import Q
 
-from config.client_json import ClientJSONDecoder  # JSON typed into forms: see that module
+from config.fields import JSONField  # JSON typed into forms: see that module
 
 
 class Prospect(models.Model):
@@ -20,7 +20,7 @@ class Prospect(models.Model):
     external_ref = models.CharField(max_length=100, blank=True)
     is_customer = models.BooleanField(default=False)
     contract_ref = models.CharField(max_length=100, blank=True)
-    tags = models.JSONField(decoder=ClientJSONDecoder, default=list, blank=True)
+    tags = JSONField(default=list, blank=True)
     last_contact_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
