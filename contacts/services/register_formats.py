@@ -13,9 +13,10 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import re
-from collections.abc import Iterable, Iterator
+import unicodedata
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import lru_cache, partial
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,19 +165,51 @@ def parse_date(raw: str) -> dt.date | None:
     return None
 
 
-def _lines(lines: Iterable[str]) -> Iterator[tuple[int, str]]:
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
+
+
+def _ascii_digit(match: re.Match) -> str:
+    value = unicodedata.decimal(match.group(), None)
+    return match.group() if value is None else str(value)
+
+
+def ascii_digits(text: str) -> str:
+    """`text` with every digit spelled in ASCII: NFKC (full-width '６' and '＋', '；'), then any other
+    decimal digit (Arabic-Indic, Devanagari…) by its value. A register line typed or converted with
+    such digits names a real registered number; kept as is, its key would never equal a number's
+    E.164 and the number would never be screened."""
+    if text.isascii():
+        return text  # nearly every line: the check is a C loop, the rest is not paid
+    text = unicodedata.normalize("NFKC", text)
+    return _NON_ASCII.sub(_ascii_digit, text)
+
+
+def _lines(lines: Iterable[str]) -> Iterator[tuple[int, str, str]]:
+    """(line number, the line as read for the report, the line with ASCII digits for parsing)."""
     for line_no, line in enumerate(lines, start=1):
-        yield line_no, line.rstrip("\r\n")
+        line = line.rstrip("\r\n")
+        yield line_no, line, ascii_digits(line)
 
 
 _DNCM_SPLIT = re.compile(r"[;,\t|]")
 
 
-def parse_dncm(lines: Iterable[str]) -> Iterator[ParsedLine]:
+# A registration date is compared with consent dates (a later consent overrides it). A placeholder
+# date is not a registration: 0001-01-01 would let any consent, however old, override it, and
+# 9999-12-31 would let none ever do so. No telephone do-not-call register this product reads is
+# older than this; a date after the file was produced cannot have happened yet.
+EARLIEST_REGISTRATION = dt.date(1990, 1, 1)
+
+
+def parse_dncm(lines: Iterable[str], *, file_date: dt.date | None = None) -> Iterator[ParsedLine]:
     """Belgian "Ne m'appelez plus" text file: number and registration date on each line
-    (dncm.be B2B FAQ), separated by ';', ',', tab, '|' or spaces. A header line is skipped."""
-    for line_no, line in _lines(lines):
-        text = line.strip().lstrip("\ufeff")
+    (dncm.be B2B FAQ), separated by ';', ',', tab, '|' or spaces. A header line is skipped.
+
+    A registration date before EARLIEST_REGISTRATION, or after `file_date` (one day of slack for
+    time zones), rejects its line."""
+    latest = file_date + dt.timedelta(days=1) if file_date is not None else None
+    for line_no, line, text in _lines(lines):
+        text = text.strip().lstrip("\ufeff")
         if not text:
             continue
         if ";" in text:
@@ -200,14 +233,20 @@ def parse_dncm(lines: Iterable[str]) -> Iterator[ParsedLine]:
         if registered is None:
             yield line_no, Rejection("bad registration date", line)
             continue
+        if registered < EARLIEST_REGISTRATION:
+            yield line_no, Rejection(f"registration date before {EARLIEST_REGISTRATION.isoformat()}", line)
+            continue
+        if latest is not None and registered > latest:
+            yield line_no, Rejection("registration date after the file's date", line)
+            continue
         yield line_no, Entry(number, registered)
 
 
 def parse_bloctel(lines: Iterable[str]) -> Iterator[ParsedLine]:
     """Bloctel cleaned-file answer `Telephone;Identifiant;status`: `OK` means callable, any other
     status means registered on Bloctel (L.223-1). Only blocked numbers become entries."""
-    for line_no, line in _lines(lines):
-        text = line.strip().lstrip("\ufeff")
+    for line_no, line, text in _lines(lines):
+        text = text.strip().lstrip("\ufeff")
         if not text:
             continue
         parts = [p.strip() for p in text.split(";")]
@@ -231,8 +270,8 @@ def parse_bloctel(lines: Iterable[str]) -> Iterator[ParsedLine]:
 
 def parse_rpo(lines: Iterable[str]) -> Iterator[ParsedLine]:
     """Italian Registro Pubblico delle Opposizioni: one number per line, national or +39."""
-    for line_no, line in _lines(lines):
-        text = line.strip().lstrip("\ufeff")
+    for line_no, line, text in _lines(lines):
+        text = text.strip().lstrip("\ufeff")
         if not text:
             continue
         number = it_e164(text.split(";")[0])
@@ -248,13 +287,13 @@ def parse_tps(lines: Iterable[str]) -> Iterator[ParsedLine]:
     """UK TPS/CTPS full download, fixed width, CRLF (TPS technical spec), either layout:
     5-character dialling code left-justified + 7-character remainder right-justified, or the whole
     number left-justified and padded to 12. Both are 12 characters; spaces carry no digits."""
-    for line_no, line in _lines(lines):
-        if not line.strip():
+    for line_no, line, text in _lines(lines):
+        if not text.strip():
             continue
-        if len(line.rstrip()) > 12 or (len(line) > 12 and line[12:].strip()):
+        if len(text.rstrip()) > 12 or (len(text) > 12 and text[12:].strip()):
             yield line_no, Rejection("not a 12-character TPS record", line)
             continue
-        digits = line.replace(" ", "")
+        digits = text.replace(" ", "")
         if not digits.isdigit():
             yield line_no, Rejection("not a UK number", line)
             continue
@@ -268,8 +307,8 @@ def parse_tps(lines: Iterable[str]) -> Iterator[ParsedLine]:
 def parse_robinson(lines: Iterable[str]) -> Iterator[ParsedLine]:
     """Lista Robinson (ES), hashed form: one SHA-256 hex per line (the register is consulted by hash
     since 2019, LOPDGDD art. 23). A plain number is accepted too and hashed the register's way."""
-    for line_no, line in _lines(lines):
-        text = line.strip().lstrip("\ufeff").split(";")[0].strip()
+    for line_no, line, text in _lines(lines):
+        text = text.strip().lstrip("\ufeff").split(";")[0].strip()
         if not text:
             continue
         if _HEX64.match(text):
@@ -284,10 +323,17 @@ def parse_robinson(lines: Iterable[str]) -> Iterator[ParsedLine]:
         yield line_no, Rejection("not a SHA-256 hex hash or a phone number", line)
 
 
-PARSERS = {
+PARSERS: dict[str, Callable[..., Iterator[ParsedLine]]] = {
     "dncm": parse_dncm,
     "bloctel": parse_bloctel,
     "rpo": parse_rpo,
     "tps": parse_tps,
     "robinson": parse_robinson,
 }
+
+
+def parser_for(register: str, *, file_date: dt.date) -> Callable[[Iterable[str]], Iterator[ParsedLine]]:
+    """The parser of `register`, bound to what it needs of the file (DNCM: its date)."""
+    if register == "dncm":
+        return partial(parse_dncm, file_date=file_date)
+    return PARSERS[register]

@@ -22,7 +22,7 @@ from django.db import connection, transaction
 
 from contacts.models import RegisterEntry, RegisterImport
 from contacts.services.audit import audit
-from contacts.services.register_formats import PARSERS, Entry, Rejection
+from contacts.services.register_formats import Entry, Rejection, parser_for
 
 logger = logging.getLogger(__name__)
 
@@ -231,7 +231,7 @@ def run_register_import(
     # Every id this import writes is above the highest committed one now (ids only grow).
     register_import.entry_id_low = _max_entry_id() + 1
     RegisterImport.objects.filter(pk=register_import.pk).update(entry_id_low=register_import.entry_id_low)
-    parser = PARSERS[register_import.register]
+    parser = parser_for(register_import.register, file_date=register_import.file_date)
     writer = _Writer(register_import)
     lines_total = rejected = valid = 0
     report: list[dict] = []

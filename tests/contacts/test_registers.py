@@ -259,3 +259,72 @@ def test_import_register_command(tmp_path, capsys):
     assert RegisterImport.objects.get().is_current is True
     with pytest.raises(CommandError, match="--file-date"):
         call_command("import_register", "tps", str(path), "--file-date", "01/03/2026")
+
+
+# --- Digits in other scripts, placeholder registration dates (fuzzing F11) -----------------------
+
+
+def test_full_width_and_other_script_digits_are_read_as_ascii_digits():
+    assert results(parse_bloctel, "+33６１２３４５６７８;1;KO\n０６１２３４５６７９；２；ＫＯ\n") == [
+        (1, Entry("+33612345678")),
+        (2, Entry("+33612345679")),
+    ]
+    text = "０４７１１２３４５６;２０２４-０５-１７\n٠٤٧١١٢٣٤٥٧;2024-05-17\n１２３;2024-01-01\n"
+    assert results(parse_dncm, text) == [
+        (1, Entry("+32471123456", dt.date(2024, 5, 17))),
+        (2, Entry("+32471123457", dt.date(2024, 5, 17))),
+        (3, Rejection("not a Belgian number", "１２３;2024-01-01")),
+    ]
+    assert results(parse_rpo, "３４７１２３４５６７\n") == [(1, Entry("+393471234567"))]
+    assert results(parse_robinson, "+34 ６１２ ３４５ ６７８\n") == [
+        (1, Entry(robinson_hash("+34612345678")))
+    ]
+
+
+@pytest.mark.django_db
+def test_a_full_width_bloctel_number_is_stored_under_its_e164():
+    result = import_register_lines(
+        register="bloctel",
+        lines=["+33６１２３４５６７８;1;KO"],
+        file_date=dt.date(2026, 3, 28),
+        actor=None,
+        now=NOW,
+    )
+    assert list(
+        RegisterEntry.objects.filter(register_import=result).values_list("number_key", flat=True)
+    ) == ["+33612345678"]
+
+
+def test_dncm_registration_dates_outside_1990_to_the_file_date_are_refused():
+    text = (
+        "0471123456;9999-12-31\n"
+        "0471123457;0001-01-01\n"
+        "0471123458;1989-12-31\n"
+        "0471123459;1990-01-01\n"
+        "0471123460;2026-03-29\n"  # the file's date + 1 day: a registration late on the file's day, UTC+x
+        "0471123461;2026-03-30\n"
+    )
+    assert list(parse_dncm(io.StringIO(text), file_date=dt.date(2026, 3, 28))) == [
+        (1, Rejection("registration date after the file's date", "0471123456;9999-12-31")),
+        (2, Rejection("registration date before 1990-01-01", "0471123457;0001-01-01")),
+        (3, Rejection("registration date before 1990-01-01", "0471123458;1989-12-31")),
+        (4, Entry("+32471123459", dt.date(1990, 1, 1))),
+        (5, Entry("+32471123460", dt.date(2026, 3, 29))),
+        (6, Rejection("registration date after the file's date", "0471123461;2026-03-30")),
+    ]
+
+
+@pytest.mark.django_db
+def test_a_dncm_import_refuses_placeholder_dates_naming_the_lines():
+    result = import_register_lines(
+        register="dncm",
+        lines=["0471123456;2024-05-17", "0471123457;9999-12-31", "0471123458;0001-01-01"],
+        file_date=dt.date(2026, 3, 28),
+        actor=None,
+        now=NOW,
+    )
+    assert (result.status, result.entries_count) == ("done", 1)
+    assert result.rejected_lines == [
+        {"line": 2, "reason": "registration date after the file's date", "raw": "0471123457;9999-12-31"},
+        {"line": 3, "reason": "registration date before 1990-01-01", "raw": "0471123458;0001-01-01"},
+    ]
