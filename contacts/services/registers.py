@@ -10,15 +10,17 @@ batches, so no single transaction holds millions of row locks.
 
 from __future__ import annotations
 
+import codecs
 import datetime as dt
 import logging
 import os
+import re
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack
 from typing import IO, Any
 
 from django.core.files.base import File
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 
 from contacts.models import RegisterEntry, RegisterImport
 from contacts.services.audit import audit
@@ -35,11 +37,27 @@ BULK_CREATE_BATCH = 5_000
 DELETE_BATCH = 50_000
 # Every rejection is counted; the first ones are kept with their line numbers for the report.
 MAX_REPORTED_REJECTIONS = 1_000
+# Characters of a rejected line kept in the report.
+EXCERPT_CHARS = 200
 NULL = "\\N"  # COPY text format
+# Bytes of a file looked at before parsing, to refuse what is not a text register file.
+SNIFF_BYTES = 64 * 1024
+READ_CHUNK = 1 << 20
 
 
 class RegisterImportError(ValueError):
     """The file cannot become a snapshot (a message for the user)."""
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def printable(text: str) -> str:
+    """`text` with control characters spelled as Python escapes (NUL → `\\x00`).
+
+    PostgreSQL refuses NUL in text and in jsonb (`\\u0000`): a rejected line of a binary or
+    UTF-16 file stored as read made the failure handler itself fail, and left the job running."""
+    return _CONTROL.sub(lambda m: repr(m.group())[1:-1], text)
 
 
 def create_register_import(
@@ -82,10 +100,61 @@ def create_register_import(
     return register_import
 
 
+def _not_text(head: bytes) -> str | None:
+    """Why the first bytes of a file show it is not a text register file, or None."""
+    if head.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
+        encoding = "UTF-32"
+    elif head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        encoding = "UTF-16"
+    elif len(head) >= 4 and max(head[0::2].count(0), head[1::2].count(0)) >= 0.9 * (len(head) // 2):
+        encoding = "UTF-16"  # digits in UTF-16 without a byte-order mark: every other byte NUL
+    else:
+        encoding = ""
+    if encoding:
+        return (
+            f"the file is {encoding} text, not ASCII or UTF-8 text as register files are: "
+            "save it as UTF-8 and import that."
+        )
+    if head.startswith(b"PK\x03\x04"):
+        return (
+            "the file is a ZIP archive, not a text register file: extract the register file and import that."
+        )
+    if head.startswith(b"\x1f\x8b"):
+        return "the file is gzip-compressed, not a text register file: decompress it and import that."
+    if b"\x00" in head:
+        try:
+            codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
+        except UnicodeDecodeError:
+            return "the file is not a text file (binary data in its first bytes): a register file is text."
+    return None
+
+
+def _text_stream(stream: IO[bytes]) -> Iterator[bytes]:
+    """The lines of `stream`, once its first bytes have shown it is text (RegisterImportError if not).
+
+    A NUL in one line of a text file is that line's problem (rejected with its number); a file that
+    is not text at all is refused as a whole, saying what it is not, rather than as N bad lines.
+    Lines end at LF, CRLF or a lone CR (a spreadsheet's "CSV (Macintosh)"), as Django's File splits
+    them; the stream is read in chunks, never iterated (a Django File rewinds when iterated)."""
+    pending = stream.read(SNIFF_BYTES)
+    why = _not_text(pending)
+    if why is not None:
+        raise RegisterImportError(why)
+    while True:
+        chunk = stream.read(READ_CHUNK)
+        data = pending + chunk
+        lines = data.splitlines(keepends=True)
+        # The last line may go on in the next chunk (a CR may be the first half of a CRLF).
+        pending = lines.pop() if chunk and lines and not lines[-1].endswith(b"\n") else b""
+        yield from lines
+        if not chunk:
+            return
+
+
 def _decoded_lines(stream: IO[bytes], progress: Callable[[int], None] | None) -> Iterator[str]:
     # Numbers are ASCII; a stray Latin-1 byte in a header must not abort a 5-million-line file.
     read = 0
-    for raw in stream:
+    for raw in _text_stream(stream):
         read += len(raw)
         if progress is not None and read >= 1 << 20:
             progress(read)
@@ -247,7 +316,13 @@ def run_register_import(
             if isinstance(parsed, Rejection):
                 rejected += 1
                 if len(report) < MAX_REPORTED_REJECTIONS:
-                    report.append({"line": line_no, "reason": parsed.reason, "raw": parsed.raw[:200]})
+                    report.append(
+                        {
+                            "line": line_no,
+                            "reason": parsed.reason,
+                            "raw": printable(parsed.raw[:EXCERPT_CHARS]),
+                        }
+                    )
                 continue
             valid += 1
             before = writer.written
@@ -273,29 +348,62 @@ def run_register_import(
     except Exception as exc:
         writer.abort(exc)
         RegisterImport.objects.filter(pk=register_import.pk).update(entry_id_high=_max_entry_id())
-        logger.warning("register import %s failed: %s", register_import.pk, exc)
-        message = str(exc) if isinstance(exc, RegisterImportError) else f"{type(exc).__name__}: {exc}"
-        RegisterImport.objects.filter(pk=register_import.pk).update(
-            status=RegisterImport.Status.FAILED,
-            is_current=False,
-            error=message[:2000],
+        _fail(
+            register_import=register_import,
+            exc=exc,
+            now=now,
+            actor=actor,
             lines_total=lines_total,
-            entries_count=0,
-            rejected_count=rejected,
-            rejected_lines=report,
-            finished_at=now,
+            rejected=rejected,
+            report=report,
         )
         delete_snapshot_entries(register_import_id=register_import.pk)
-        with transaction.atomic():
-            register_import.refresh_from_db()
-            audit(actor, "contacts.register_import.failed", register_import, {"error": message[:500]}, at=now)
         _forget_file(register_import)
+        register_import.refresh_from_db()
         return register_import
     for old in previous:
         delete_snapshot_entries(register_import_id=old)
     _forget_file(register_import)
     register_import.refresh_from_db()
     return register_import
+
+
+def _fail(
+    *,
+    register_import: RegisterImport,
+    exc: Exception,
+    now: dt.datetime,
+    actor: Any,
+    lines_total: int,
+    rejected: int,
+    report: list[dict],
+) -> None:
+    """Record why the job failed; never raises for what it stores (the job must not stay running)."""
+    logger.warning("register import %s failed: %s", register_import.pk, exc)
+    message = printable(str(exc) if isinstance(exc, RegisterImportError) else f"{type(exc).__name__}: {exc}")
+    failed = {
+        "status": RegisterImport.Status.FAILED,
+        "is_current": False,
+        "lines_total": lines_total,
+        "entries_count": 0,
+        "rejected_count": rejected,
+        "finished_at": now,
+    }
+    try:
+        with transaction.atomic():
+            RegisterImport.objects.filter(pk=register_import.pk).update(
+                error=message[:2000], rejected_lines=report, **failed
+            )
+            register_import.refresh_from_db()
+            audit(actor, "contacts.register_import.failed", register_import, {"error": message[:500]}, at=now)
+    except DatabaseError as store_exc:
+        logger.exception("register import %s: the failure report could not be stored", register_import.pk)
+        RegisterImport.objects.filter(pk=register_import.pk).update(
+            error=f"{message[:1500]} (the report of rejected lines could not be stored: "
+            f"{type(store_exc).__name__})",
+            rejected_lines=[],
+            **failed,
+        )
 
 
 def _flip(

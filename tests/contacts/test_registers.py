@@ -1,12 +1,17 @@
 """Issue 4: national register file parsers and atomic snapshot replacement."""
 
 import datetime as dt
+import gzip
 import hashlib
 import io
+import zipfile
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
+from django.db import DataError
+from rest_framework.test import APIClient
 
 from contacts.models import AuditEntry, RegisterEntry, RegisterImport
 from contacts.services import registers
@@ -26,6 +31,7 @@ from contacts.services.registers import (
     import_register_lines,
     run_register_import,
 )
+from tests.factories import UserFactory
 
 PARIS = ZoneInfo("Europe/Paris")
 NOW = dt.datetime(2026, 3, 29, 8, 0, tzinfo=PARIS)
@@ -259,6 +265,190 @@ def test_import_register_command(tmp_path, capsys):
     assert RegisterImport.objects.get().is_current is True
     with pytest.raises(CommandError, match="--file-date"):
         call_command("import_register", "tps", str(path), "--file-date", "01/03/2026")
+
+
+# --- A NUL or a binary file: the job always ends (fuzzing F7) ------------------------------------
+
+NUL_RPO_FILE = b"3471234567\n3471234568\n3471234569\nabc\x00def\n"
+NUL_REJECTION = {"line": 4, "reason": "not an Italian number", "raw": "abc\\x00def"}
+
+
+@pytest.mark.django_db
+def test_a_nul_in_a_rejected_line_is_stored_escaped_and_the_valid_lines_are_kept():
+    """PostgreSQL refuses \\u0000 in jsonb: the report, then the failure handler raised DataError and
+    the job stayed running with the valid lines lost."""
+    result = import_register_lines(
+        register="rpo",
+        lines=["3471234567", "3471234568", "3471234569", "abc\x00def"],
+        file_date=dt.date(2026, 3, 28),
+        actor=None,
+        now=NOW,
+    )
+    assert (result.status, result.is_current, result.lines_total, result.entries_count) == (
+        "done",
+        True,
+        4,
+        3,
+    )
+    assert result.rejected_lines == [NUL_REJECTION]
+    assert RegisterEntry.objects.filter(register_import=result).count() == 3
+
+
+@pytest.mark.django_db
+def test_a_file_of_rejected_control_characters_fails_naming_its_first_line():
+    result = import_register_lines(
+        register="rpo",
+        lines=["0\x00", "abc\x7f\x85def\t"],
+        file_date=dt.date(2026, 3, 28),
+        actor=None,
+        now=NOW,
+    )
+    assert (result.status, result.is_current) == ("failed", False)
+    assert result.error == (
+        "the file has no valid line: empty, or not a file of this register "
+        "(first rejected line 1: not an Italian number)"
+    )
+    assert result.rejected_lines == [
+        {"line": 1, "reason": "not an Italian number", "raw": "0\\x00"},
+        {"line": 2, "reason": "not an Italian number", "raw": "abc\\x7f\\x85def\\t"},
+    ]
+
+
+@pytest.mark.django_db
+def test_the_job_ends_failed_even_when_its_report_cannot_be_stored(monkeypatch):
+    real_audit = registers.audit
+
+    def refused(actor, action, *args, **kwargs):
+        if action == "contacts.register_import.failed":
+            raise DataError("unsupported Unicode escape sequence")
+        return real_audit(actor, action, *args, **kwargs)
+
+    monkeypatch.setattr(registers, "audit", refused)
+    result = import_register_lines(
+        register="rpo", lines=["hello", "world"], file_date=dt.date(2026, 3, 28), actor=None, now=NOW
+    )
+    assert (result.status, result.rejected_lines, result.finished_at) == ("failed", [], NOW)
+    assert result.error == (
+        "the file has no valid line: empty, or not a file of this register (first rejected line 2: not an "
+        "Italian number) (the report of rejected lines could not be stored: DataError)"
+    )
+
+
+UTF16 = "the file is UTF-16 text, not ASCII or UTF-8 text as register files are: save it as UTF-8 and import that."
+
+
+def _zip(content: bytes) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("rpo.txt", content)
+    return buffer.getvalue()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("content", "error"),
+    [
+        ("3471234567\n3471234568\n".encode("utf-16"), UTF16),
+        ("3471234567\n3471234568\n".encode("utf-16-be"), UTF16),
+        ("3471234567\n".encode("utf-32"), UTF16.replace("UTF-16", "UTF-32")),
+        (
+            gzip.compress(b"3471234567\n"),
+            "the file is gzip-compressed, not a text register file: decompress it and import that.",
+        ),
+        (
+            _zip(b"3471234567\n"),
+            "the file is a ZIP archive, not a text register file: extract the register file and import that.",
+        ),
+        (
+            b"3471234567\n" + bytes(range(256)) * 8,
+            "the file is not a text file (binary data in its first bytes): a register file is text.",
+        ),
+    ],
+    ids=["utf-16", "utf-16-be-no-bom", "utf-32", "gzip", "zip", "binary"],
+)
+def test_a_file_that_is_not_text_is_refused_saying_what_it_is_not(content, error):
+    old = import_register_lines(
+        register="rpo", lines=["3470000000"], file_date=dt.date(2026, 3, 1), actor=None, now=NOW
+    )
+    register_import = create_register_import(
+        register="rpo", file_date=dt.date(2026, 3, 28), actor=None, now=NOW
+    )
+    result = run_register_import(register_import=register_import, stream=io.BytesIO(content), now=NOW)
+    assert (result.status, result.error, result.is_current, result.entries_count) == (
+        "failed",
+        error,
+        False,
+        0,
+    )
+    assert result.rejected_lines == []
+    old.refresh_from_db()
+    assert old.is_current is True
+    assert list(RegisterEntry.objects.values_list("register_import_id", flat=True)) == [old.pk]
+
+
+@pytest.mark.django_db
+def test_lines_end_at_lf_crlf_or_a_lone_cr_across_read_chunks(monkeypatch):
+    monkeypatch.setattr(registers, "SNIFF_BYTES", 5)
+    monkeypatch.setattr(registers, "READ_CHUNK", 3)
+    register_import = create_register_import(
+        register="rpo", file_date=dt.date(2026, 3, 28), actor=None, now=NOW
+    )
+    stream = io.BytesIO(b"3471234567\r\n3471234568\rbad\r\n\r\n3471234569")
+    result = run_register_import(register_import=register_import, stream=stream, now=NOW)
+    assert (result.status, result.lines_total, result.entries_count) == ("done", 5, 3)
+    assert result.rejected_lines == [{"line": 3, "reason": "not an Italian number", "raw": "bad"}]
+
+
+def _manager() -> APIClient:
+    client = APIClient()
+    client.force_authenticate(UserFactory(username="manon", roles=["campaign_manager"]))
+    return client
+
+
+@pytest.mark.django_db
+def test_api_upload_with_a_nul_ends_done_with_the_line_reported(django_capture_on_commit_callbacks):
+    manager = _manager()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = manager.post(
+            "/api/v1/register-imports/",
+            {
+                "register": "rpo",
+                "file_date": "2026-03-28",
+                "file": SimpleUploadedFile("rpo.txt", NUL_RPO_FILE),
+            },
+            format="multipart",
+        )
+    assert response.status_code == 202, response.json()
+    job = manager.get(f"/api/v1/register-imports/{response.json()['id']}/").json()
+    assert (job["status"], job["entries_count"], job["rejected_lines"]) == ("done", 3, [NUL_REJECTION])
+
+
+@pytest.mark.django_db
+def test_admin_upload_of_a_utf16_file_ends_failed(client, django_capture_on_commit_callbacks):
+    client.force_login(UserFactory(username="root", is_staff=True, is_superuser=True))
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            "/admin/contacts/registerimport/add/",
+            {
+                "register": "rpo",
+                "file_date": "2026-03-01",
+                "upload": SimpleUploadedFile("r.txt", "3471234567\n".encode("utf-16")),
+            },
+        )
+    assert response.status_code == 302, response.content[:2000]
+    job = RegisterImport.objects.get()
+    assert (job.status, job.error, job.file) == ("failed", UTF16, "")
+
+
+@pytest.mark.django_db
+def test_import_register_command_reports_a_nul_escaped(tmp_path, capsys):
+    path = tmp_path / "rpo.txt"
+    path.write_bytes(NUL_RPO_FILE)
+    call_command("import_register", "rpo", str(path), "--file-date", "2026-03-01", "--no-progress")
+    out = capsys.readouterr().out
+    assert "3 entries, 1 rejected" in out
+    assert "line 4: not an Italian number: 'abc\\x00def'" in out
+    assert RegisterImport.objects.get().status == "done"
 
 
 # --- Digits in other scripts, placeholder registration dates (fuzzing F11) -----------------------

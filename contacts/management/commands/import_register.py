@@ -50,6 +50,7 @@ class Command(BaseCommand):
             f"{result.entries_count} entries, {result.rejected_count} rejected"
         )
         for row in result.rejected_lines[:20]:
-            self.stdout.write(f"  line {row['line']}: {row['reason']}: {row['raw']!r}")
+            # `raw` is stored printable already (control characters escaped): quoted, not repr'd.
+            self.stdout.write(f"  line {row['line']}: {row['reason']}: '{row['raw']}'")
         if result.status != RegisterImport.Status.DONE:
             raise CommandError(f"import failed: {result.error}")
