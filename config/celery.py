@@ -30,6 +30,9 @@ app.conf.beat_schedule: dict[str, dict] = {
         "task": "contacts.purge_stale_prospects",
         "schedule": crontab(hour=3, minute=15),
     },
+    # Issue 4: fail register imports whose process died; delete entries no current snapshot uses
+    # (register import lists and new imports sweep too, so the embedded mode needs no beat).
+    "sweep-register-imports": {"task": "contacts.sweep_register_imports", "schedule": 300.0},
     # Issue 4: write the "removed" entries of lapsed suppressions into the dialler change feed.
     "record-suppression-expiries": {"task": "contacts.record_suppression_expiries", "schedule": 300.0},
 }

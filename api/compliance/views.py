@@ -33,7 +33,11 @@ from api.parsers import FormParser, JSONParser, MultiPartParser
 from contacts.models import ConsentRecord, Prospect, RegisterImport, Suppression
 from contacts.services.consent import ConsentError, record_consent, update_consent, withdraw_consent
 from contacts.services.erasure import erase_prospect
-from contacts.services.registers import RegisterImportError, create_register_import
+from contacts.services.registers import (
+    RegisterImportError,
+    create_register_import,
+    fail_stalled_register_imports,
+)
 from contacts.services.suppression import (
     MAX_UPLOAD_LINES,
     NUMBER_HEADERS,
@@ -220,6 +224,16 @@ class RegisterImportViewSet(
     filterset_fields = ["register", "status", "is_current"]
     ordering_fields = ["created_at", "file_date"]
     parser_classes = [MultiPartParser, FormParser]
+
+    # A job whose process died (a request past the server's timeout, a restart) would read
+    # `running` for ever: looking at jobs ends such jobs first, with the reason in `error`.
+    def list(self, request, *args, **kwargs):
+        fail_stalled_register_imports(now=timezone.now())
+        return super().list(request, *args, **kwargs)
+
+    def retrieve(self, request, *args, **kwargs):
+        fail_stalled_register_imports(now=timezone.now())
+        return super().retrieve(request, *args, **kwargs)
 
     @extend_schema(request=RegisterImportCreateSerializer, responses={202: RegisterImportSerializer})
     def create(self, request, *args, **kwargs):

@@ -11,7 +11,11 @@ from django.utils import timezone
 from contacts.models import ConsentRecord, RegisterImport, Suppression
 from contacts.services.consent import ConsentError, record_consent, update_consent, withdraw_consent
 from contacts.services.erasure import erase_prospect
-from contacts.services.registers import RegisterImportError, create_register_import
+from contacts.services.registers import (
+    RegisterImportError,
+    create_register_import,
+    fail_stalled_register_imports,
+)
 from contacts.services.suppression import (
     SuppressionError,
     lift_suppression,
@@ -164,6 +168,15 @@ class RegisterImportAdmin(ServiceWriteAdminMixin, admin.ModelAdmin):
         "created_at",
         "finished_at",
     ]
+
+    # As in the API: a job whose process died is ended when jobs are looked at.
+    def changelist_view(self, request, extra_context=None):
+        fail_stalled_register_imports(now=timezone.now())
+        return super().changelist_view(request, extra_context)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        fail_stalled_register_imports(now=timezone.now())
+        return super().change_view(request, object_id, form_url, extra_context)
 
     def get_form(self, request, obj=None, **kwargs):
         if obj is None:

@@ -116,9 +116,13 @@ class RegisterImport(models.Model):
     rejected_count = models.PositiveBigIntegerField(default=0)
     error = models.TextField(blank=True)
     # Bounds of the ids of this snapshot's entries (from the id sequence before and after writing):
-    # the old snapshot is deleted in primary-key windows between them.
+    # the old snapshot is deleted in primary-key windows between them. Deleting advances the low
+    # bound past each window it has emptied, so low > high means nothing is left to delete.
     entry_id_low = models.BigIntegerField(null=True, blank=True, editable=False)
     entry_id_high = models.BigIntegerField(null=True, blank=True, editable=False)
+    # When the running job last reported progress: a running job silent for long has lost its
+    # process, and the sweep fails it (contacts.services.registers.fail_stalled_register_imports).
+    progress_at = models.DateTimeField(null=True, blank=True, editable=False)
     # Rejected lines as {"line": n, "reason": "...", "raw": "..."}, capped (see registers.py).
     rejected_lines = models.JSONField(default=list, blank=True)
     created_by = models.ForeignKey(

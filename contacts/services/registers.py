@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import codecs
 import datetime as dt
+import io
 import logging
 import os
 import re
@@ -19,8 +20,11 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack
 from typing import IO, Any
 
+from django.conf import settings
 from django.core.files.base import File
 from django.db import DatabaseError, connection, transaction
+from django.db.models import F, Q
+from django.utils import timezone
 
 from contacts.models import RegisterEntry, RegisterImport
 from contacts.services.audit import audit
@@ -40,6 +44,11 @@ MAX_REPORTED_REJECTIONS = 1_000
 # Characters of a rejected line kept in the report.
 EXCERPT_CHARS = 200
 NULL = "\\N"  # COPY text format
+# A running job writes its progress at every batch (seconds apart, BENCHMARKS.md issue 4) and at
+# least every PROGRESS_LINES lines. One silent for STALLED_AFTER has lost its process (a request
+# killed by gunicorn's timeout, a task past its hard time limit, a restart): it will never finish.
+PROGRESS_LINES = 100_000
+STALLED_AFTER = dt.timedelta(minutes=10)
 # Bytes of a file looked at before parsing, to refuse what is not a text register file.
 SNIFF_BYTES = 64 * 1024
 READ_CHUNK = 1 << 20
@@ -47,6 +56,10 @@ READ_CHUNK = 1 << 20
 
 class RegisterImportError(ValueError):
     """The file cannot become a snapshot (a message for the user)."""
+
+
+class RegisterImportAbandoned(RegisterImportError):
+    """The sweep failed this job while its worker still ran (no progress for STALLED_AFTER)."""
 
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
@@ -76,6 +89,17 @@ def create_register_import(
         )
     if file_date > now.date():
         raise RegisterImportError("file_date: the register file cannot be dated in the future.")
+    limit = settings.REGISTER_IMPORT_IN_REQUEST_MAX_BYTES
+    if upload is not None and settings.CELERY_TASK_ALWAYS_EAGER and limit and (upload.size or 0) > limit:
+        # Without a worker the import runs inside the upload's request, which the web server kills
+        # after its timeout (gunicorn: 30 s), however far the import got.
+        raise RegisterImportError(
+            f"file: larger than {limit / 2**20:g} MB, too large to import during the upload without "
+            "a worker (no CELERY_BROKER_URL): import it with `manage.py import_register`, or run "
+            "a Celery worker."
+        )
+    # A job of this register whose process died must not stay `running` beside the new one.
+    fail_stalled_register_imports(now=now, register=register)
     with transaction.atomic():
         register_import = RegisterImport.objects.create(
             register=register,
@@ -182,6 +206,11 @@ class _Writer:
         self._copy = None
         self._prefix = f"{register_import.pk}\t{register_import.register}\t"
 
+    @property
+    def copy_open(self) -> bool:
+        """A COPY holds the connection: no other statement may run on it until the batch ends."""
+        return self._stack is not None
+
     def add(self, entry: Entry) -> None:
         self.buffer.append(entry)
         self.pending += 1
@@ -258,21 +287,113 @@ def delete_snapshot_entries(*, register_import_id: int, batch_size: int = DELETE
     """Delete one snapshot's entries in primary-key windows, each its own transaction; returns how
     many. The windows lie between the ids recorded around the import's writes, so each batch is a
     range scan of the primary key, never a scan of other snapshots."""
+    deleted, _ = _delete_windows(register_import_id=register_import_id, batch_size=batch_size)
+    return deleted
+
+
+def _delete_windows(
+    *, register_import_id: int, batch_size: int, max_batches: int | None = None
+) -> tuple[int, int]:
+    """(rows deleted, windows done). Each window emptied moves the import's low bound past it, so
+    a deletion cut short (`max_batches`, a dead process) resumes where it stopped."""
     bounds = (
         RegisterImport.objects.filter(pk=register_import_id)
         .values_list("entry_id_low", "entry_id_high")
         .first()
     )
     low, high = bounds if bounds else (None, None)
+    if low is None:
+        low = 1  # imported before the bounds were recorded (migration 0006)
+    if high is None:
+        high = _max_entry_id()
     entries = RegisterEntry.objects.filter(register_import_id=register_import_id)
-    if low is None or high is None:
-        low, high = 1, _max_entry_id()
-    deleted = 0
-    while low <= high:
+    deleted = batches = 0
+    while low <= high and (max_batches is None or batches < max_batches):
         with transaction.atomic():
             count, _ = entries.filter(id__gte=low, id__lt=low + batch_size).delete()
+            low += batch_size
+            RegisterImport.objects.filter(pk=register_import_id).update(entry_id_low=low, entry_id_high=high)
         deleted += count
-        low += batch_size
+        batches += 1
+    return deleted, batches
+
+
+def fail_stalled_register_imports(
+    *, now: dt.datetime, register: str | None = None, stalled_after: dt.timedelta = STALLED_AFTER
+) -> list[int]:
+    """Fail the running jobs that reported no progress for `stalled_after`; returns their ids.
+
+    Cheap (no entry is deleted here, see `delete_discarded_entries`), so it runs lazily wherever
+    jobs are started or looked at, and the embedded mode needs no beat. A failed job is never
+    current, so its entries stop counting at once."""
+    cutoff = now - stalled_after
+    stalled = RegisterImport.objects.filter(status=RegisterImport.Status.RUNNING).filter(
+        Q(progress_at__lt=cutoff) | Q(progress_at__isnull=True, created_at__lt=cutoff)
+    )
+    if register is not None:
+        stalled = stalled.filter(register=register)
+    failed = []
+    for register_import in stalled:
+        since = register_import.progress_at or register_import.created_at
+        message = (
+            f"abandoned: no progress since {since.astimezone(dt.UTC):%Y-%m-%d %H:%M:%S} UTC, the process "
+            "running the import stopped (a request timeout, a time limit or a restart). Nothing of "
+            "this file is used; import it again."
+        )
+        with transaction.atomic():
+            claimed = RegisterImport.objects.filter(
+                pk=register_import.pk, status=RegisterImport.Status.RUNNING
+            ).update(
+                status=RegisterImport.Status.FAILED,
+                is_current=False,
+                error=message,
+                finished_at=now,
+                entry_id_high=_max_entry_id(),
+            )
+            if not claimed:
+                continue  # finished meanwhile
+            register_import.refresh_from_db()
+            audit(
+                None,
+                "contacts.register_import.abandoned",
+                register_import,
+                {"error": message, "last_progress": since.isoformat()},
+                at=now,
+            )
+        logger.warning("register import %s: %s", register_import.pk, message)
+        _forget_file(register_import)
+        failed.append(register_import.pk)
+    return failed
+
+
+def _discarded():
+    """Finished imports that are not current (replaced, failed, abandoned) and may hold entries."""
+    return RegisterImport.objects.filter(
+        is_current=False,
+        status__in=[RegisterImport.Status.DONE, RegisterImport.Status.FAILED],
+        entry_id_low__isnull=False,
+        entry_id_high__isnull=False,
+        entry_id_low__lte=F("entry_id_high"),
+    )
+
+
+def has_discarded_entries() -> bool:
+    return _discarded().exists()
+
+
+def delete_discarded_entries(*, max_batches: int | None = None, batch_size: int = DELETE_BATCH) -> int:
+    """Delete the entries of finished imports that are not current (replaced, failed, abandoned)
+    and still hold some, at most `max_batches` windows in all; returns how many rows."""
+    deleted = batches = 0
+    for register_import_id in _discarded().order_by("pk").values_list("pk", flat=True):
+        left = None if max_batches is None else max_batches - batches
+        if left is not None and left <= 0:
+            break
+        rows, done = _delete_windows(
+            register_import_id=register_import_id, batch_size=batch_size, max_batches=left
+        )
+        deleted += rows
+        batches += done
     return deleted
 
 
@@ -283,16 +404,18 @@ def run_register_import(
     now: dt.datetime,
     actor: Any = None,
     progress: Callable[[int], None] | None = None,
+    clock: Callable[[], dt.datetime] = timezone.now,
 ) -> RegisterImport:
     """Parse `stream` (bytes) into entries of `register_import`, then make it the current snapshot.
 
     Never raises for bad data: the job ends `failed` with the reason in `error`, its own entries
     removed, and the previous snapshot still current. Lines that cannot be read are counted and the
-    first MAX_REPORTED_REJECTIONS are kept in `rejected_lines` with their line numbers.
+    first MAX_REPORTED_REJECTIONS are kept in `rejected_lines` with their line numbers. `clock`
+    stamps progress (`progress_at`), which must follow real time however long the import runs.
     """
     claimed = RegisterImport.objects.filter(
         pk=register_import.pk, status=RegisterImport.Status.PENDING
-    ).update(status=RegisterImport.Status.RUNNING)
+    ).update(status=RegisterImport.Status.RUNNING, progress_at=clock())
     register_import.refresh_from_db()
     if not claimed:
         return register_import  # already run or running elsewhere: idempotent
@@ -306,9 +429,16 @@ def run_register_import(
     report: list[dict] = []
 
     def save_progress() -> None:
-        RegisterImport.objects.filter(pk=register_import.pk).update(
-            lines_total=lines_total, entries_count=writer.written, rejected_count=rejected
+        still_running = RegisterImport.objects.filter(
+            pk=register_import.pk, status=RegisterImport.Status.RUNNING
+        ).update(
+            lines_total=lines_total,
+            entries_count=writer.written,
+            rejected_count=rejected,
+            progress_at=clock(),
         )
+        if not still_running:
+            raise RegisterImportAbandoned("failed by the sweep while still running")
 
     try:
         for line_no, parsed in parser(_decoded_lines(stream, progress)):
@@ -323,11 +453,13 @@ def run_register_import(
                             "raw": printable(parsed.raw[:EXCERPT_CHARS]),
                         }
                     )
+                if line_no % PROGRESS_LINES == 0 and not writer.copy_open:
+                    save_progress()
                 continue
             valid += 1
             before = writer.written
             writer.add(parsed)
-            if writer.written != before:
+            if writer.written != before or (line_no % PROGRESS_LINES == 0 and not writer.copy_open):
                 save_progress()
         writer.flush()
         RegisterImport.objects.filter(pk=register_import.pk).update(entry_id_high=_max_entry_id())
@@ -347,7 +479,6 @@ def run_register_import(
         )
     except Exception as exc:
         writer.abort(exc)
-        RegisterImport.objects.filter(pk=register_import.pk).update(entry_id_high=_max_entry_id())
         _fail(
             register_import=register_import,
             exc=exc,
@@ -361,8 +492,17 @@ def run_register_import(
         _forget_file(register_import)
         register_import.refresh_from_db()
         return register_import
+    except BaseException as exc:
+        # The process is being stopped (gunicorn's timeout aborts its worker with SystemExit, ^C):
+        # one quick write so the job says so at once; its entries are left to the sweep.
+        writer.abort(exc)
+        _mark_interrupted(register_import=register_import, exc=exc, now=now)
+        raise
     for old in previous:
         delete_snapshot_entries(register_import_id=old)
+    # What earlier jobs left behind (a process killed mid-import or mid-deletion), a bounded share
+    # at a time so that a run in a request stays short.
+    delete_discarded_entries(max_batches=20)
     _forget_file(register_import)
     register_import.refresh_from_db()
     return register_import
@@ -379,6 +519,13 @@ def _fail(
     report: list[dict],
 ) -> None:
     """Record why the job failed; never raises for what it stores (the job must not stay running)."""
+    bounds = {"entry_id_low": register_import.entry_id_low, "entry_id_high": _max_entry_id()}
+    if isinstance(exc, RegisterImportAbandoned):
+        # The sweep has said why; its deletion may have run before this process wrote its last
+        # rows, so the bounds are set again for the deletion that follows.
+        RegisterImport.objects.filter(pk=register_import.pk).update(**bounds)
+        logger.warning("register import %s stopped: the sweep failed it", register_import.pk)
+        return
     logger.warning("register import %s failed: %s", register_import.pk, exc)
     message = printable(str(exc) if isinstance(exc, RegisterImportError) else f"{type(exc).__name__}: {exc}")
     failed = {
@@ -388,6 +535,7 @@ def _fail(
         "entries_count": 0,
         "rejected_count": rejected,
         "finished_at": now,
+        **bounds,
     }
     try:
         with transaction.atomic():
@@ -404,6 +552,20 @@ def _fail(
             rejected_lines=[],
             **failed,
         )
+
+
+def _mark_interrupted(*, register_import: RegisterImport, exc: BaseException, now: dt.datetime) -> None:
+    try:
+        RegisterImport.objects.filter(pk=register_import.pk, status=RegisterImport.Status.RUNNING).update(
+            status=RegisterImport.Status.FAILED,
+            is_current=False,
+            error=f"interrupted ({type(exc).__name__}): the process running the import was stopped. "
+            "Nothing of this file is used; import it again.",
+            finished_at=now,
+            entry_id_high=_max_entry_id(),
+        )
+    except Exception:  # noqa: S110  the interruption is what the caller must see; the sweep ends the job
+        logger.exception("register import %s: could not record the interruption", register_import.pk)
 
 
 def _flip(
@@ -430,7 +592,9 @@ def _flip(
                 f"{newer[0].file_date.isoformat()}, newer than this file ({register_import.file_date.isoformat()})."
             )
         RegisterImport.objects.filter(pk__in=[c.pk for c in current]).update(is_current=False)
-        RegisterImport.objects.filter(pk=register_import.pk).update(
+        still_running = RegisterImport.objects.filter(
+            pk=register_import.pk, status=RegisterImport.Status.RUNNING
+        ).update(
             status=RegisterImport.Status.DONE,
             is_current=True,
             lines_total=lines_total,
@@ -440,6 +604,8 @@ def _flip(
             error="",
             finished_at=now,
         )
+        if not still_running:
+            raise RegisterImportAbandoned("failed by the sweep while still running")
         register_import.refresh_from_db()
         audit(
             actor,
@@ -488,8 +654,6 @@ def import_register_lines(
     *, register: str, lines: Iterable[str], file_date: dt.date, actor: Any, now: dt.datetime
 ) -> RegisterImport:
     """Import from text lines (tests and demo data)."""
-    import io
-
     data = "".join(line if line.endswith("\n") else line + "\n" for line in lines).encode()
     register_import = create_register_import(
         register=register, file_date=file_date, actor=actor, now=now, file_name=f"{register}.txt"

@@ -8,9 +8,18 @@ from celery import shared_task
 from django.utils import timezone
 
 from contacts.models import RegisterImport
-from contacts.services.registers import run_register_import
+from contacts.services.registers import (
+    delete_discarded_entries,
+    fail_stalled_register_imports,
+    has_discarded_entries,
+    run_register_import,
+)
 from contacts.services.retention import purge_stale_prospects
 from contacts.services.suppression import record_suppression_expiries
+
+# One sweep deletes at most this many windows of discarded register entries (50,000 rows each)
+# and re-enqueues itself while some are left: 2.5 M rows of an abandoned import take a few runs.
+REGISTER_SWEEP_BATCHES = 40
 
 # One run of the retention task erases at most this many batches, then re-enqueues itself: a
 # backlog of millions never holds one worker for hours past its time limit.
@@ -50,6 +59,16 @@ def run_register_import_task(register_import_id: int) -> dict:
             actor=register_import.created_by,
         )
     return {"status": result.status, "entries": result.entries_count, "rejected": result.rejected_count}
+
+
+@shared_task(name="contacts.sweep_register_imports", soft_time_limit=10 * 60, time_limit=12 * 60)
+def sweep_register_imports_task() -> dict:
+    """Fail register imports whose process died; delete entries no snapshot in force uses."""
+    failed = fail_stalled_register_imports(now=timezone.now())
+    deleted = delete_discarded_entries(max_batches=REGISTER_SWEEP_BATCHES)
+    if has_discarded_entries():
+        sweep_register_imports_task.delay()
+    return {"failed": failed, "deleted": deleted}
 
 
 @shared_task(name="contacts.record_suppression_expiries")

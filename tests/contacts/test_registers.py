@@ -11,6 +11,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 from django.db import DataError
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from contacts.models import AuditEntry, RegisterEntry, RegisterImport
@@ -27,10 +28,14 @@ from contacts.services.register_formats import (
 )
 from contacts.services.registers import (
     create_register_import,
+    delete_discarded_entries,
     delete_snapshot_entries,
+    fail_stalled_register_imports,
+    has_discarded_entries,
     import_register_lines,
     run_register_import,
 )
+from contacts.tasks.compliance import sweep_register_imports_task
 from tests.factories import UserFactory
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -449,6 +454,184 @@ def test_import_register_command_reports_a_nul_escaped(tmp_path, capsys):
     assert "3 entries, 1 rejected" in out
     assert "line 4: not an Italian number: 'abc\\x00def'" in out
     assert RegisterImport.objects.get().status == "done"
+
+
+# --- A job whose process died ends, and its entries go (fuzzing F8) ------------------------------
+
+
+def _stalled_job(*, progress_at: dt.datetime, numbers=("+393470000001", "+393470000002")) -> RegisterImport:
+    """What a killed process leaves: a running job with committed entries and no further progress."""
+    job = create_register_import(register="rpo", file_date=dt.date(2026, 3, 20), actor=None, now=NOW)
+    RegisterEntry.objects.bulk_create(
+        [RegisterEntry(register_import=job, register="rpo", number_key=n) for n in numbers]
+    )
+    # The first id written: the service records the highest committed id + 1, and on PostgreSQL
+    # the id sequence may be far past it (rolled-back tests), which makes windows of nothing.
+    low = RegisterEntry.objects.filter(register_import=job).order_by("id").values_list("id", flat=True)[0]
+    RegisterImport.objects.filter(pk=job.pk).update(
+        status="running", progress_at=progress_at, entry_id_low=low
+    )
+    job.refresh_from_db()
+    return job
+
+
+@pytest.mark.django_db
+def test_the_sweep_fails_a_job_without_progress_and_its_entries_are_deleted():
+    old = import_register_lines(
+        register="rpo", lines=["3471234567"], file_date=dt.date(2026, 3, 1), actor=None, now=NOW
+    )
+    # Alive first: creating a job sweeps its register (see the next tests).
+    alive = _stalled_job(progress_at=NOW - dt.timedelta(minutes=9), numbers=("+393470000003",))
+    stalled = _stalled_job(progress_at=NOW - dt.timedelta(minutes=11))
+
+    assert fail_stalled_register_imports(now=NOW) == [stalled.pk]
+
+    stalled.refresh_from_db()
+    alive.refresh_from_db()
+    assert (stalled.status, stalled.is_current, stalled.finished_at) == ("failed", False, NOW)
+    assert stalled.error == (
+        "abandoned: no progress since 2026-03-29 05:49:00 UTC, the process running the import stopped "
+        "(a request timeout, a time limit or a restart). Nothing of this file is used; import it again."
+    )
+    assert alive.status == "running"
+    assert (
+        AuditEntry.objects.filter(
+            action="contacts.register_import.abandoned", target_id=str(stalled.pk)
+        ).count()
+        == 1
+    )
+    assert fail_stalled_register_imports(now=NOW) == []  # once
+
+    assert delete_discarded_entries() == 2
+    assert sorted(RegisterEntry.objects.values_list("register_import_id", "number_key")) == [
+        (old.pk, "+393471234567"),
+        (alive.pk, "+393470000003"),
+    ]
+    assert has_discarded_entries() is False
+    old.refresh_from_db()
+    assert old.is_current is True
+
+
+@pytest.mark.django_db
+def test_discarded_entries_are_deleted_a_bounded_number_of_windows_at_a_time():
+    _stalled_job(progress_at=NOW - dt.timedelta(hours=1), numbers=[f"+39347000{i:04d}" for i in range(5)])
+    fail_stalled_register_imports(now=NOW)
+    assert delete_discarded_entries(max_batches=2, batch_size=2) == 4
+    assert has_discarded_entries() is True
+    assert delete_discarded_entries(max_batches=2, batch_size=2) == 1
+    assert (RegisterEntry.objects.count(), has_discarded_entries()) == (0, False)
+
+
+@pytest.mark.django_db
+def test_the_next_import_of_the_register_ends_a_stalled_job_and_clears_its_entries():
+    stalled = _stalled_job(progress_at=NOW - dt.timedelta(minutes=30))
+    new = import_register_lines(
+        register="rpo", lines=["3471234567"], file_date=dt.date(2026, 3, 28), actor=None, now=NOW
+    )
+    stalled.refresh_from_db()
+    assert (stalled.status, new.status, new.is_current) == ("failed", "done", True)
+    assert list(RegisterEntry.objects.values_list("register_import_id", "number_key")) == [
+        (new.pk, "+393471234567")
+    ]
+
+
+@pytest.mark.django_db
+def test_listing_register_imports_ends_a_stalled_job():
+    stalled = _stalled_job(progress_at=timezone.now() - dt.timedelta(minutes=11))
+    response = _manager().get("/api/v1/register-imports/")
+    assert response.status_code == 200
+    [job] = response.json()["results"]
+    assert (job["id"], job["status"], job["error"].startswith("abandoned: no progress since")) == (
+        stalled.pk,
+        "failed",
+        True,
+    )
+
+
+class _Lines:
+    """A stream that hands out one line per read and calls `after(n)` once it has handed out n."""
+
+    def __init__(self, lines, after):
+        self.lines, self.after, self.count = list(lines), after, 0
+
+    def read(self, size=-1):
+        self.after(self.count)
+        if not self.lines:
+            return b""
+        self.count += 1
+        return self.lines.pop(0)
+
+
+@pytest.mark.django_db
+def test_a_job_failed_by_the_sweep_while_its_worker_runs_stops_and_removes_its_entries(monkeypatch):
+    old = import_register_lines(
+        register="rpo", lines=["3471234567"], file_date=dt.date(2026, 3, 1), actor=None, now=NOW
+    )
+    monkeypatch.setattr(registers, "BULK_CREATE_BATCH", 2)
+    monkeypatch.setattr(registers, "COPY_BATCH", 2)
+    swept = []
+
+    def sweep_after_three(count):
+        if count == 3 and not swept:
+            swept.extend(fail_stalled_register_imports(now=timezone.now() + dt.timedelta(hours=1)))
+
+    job = create_register_import(register="rpo", file_date=dt.date(2026, 3, 28), actor=None, now=NOW)
+    lines = [f"347000000{i}\n".encode() for i in range(8)]
+    result = run_register_import(register_import=job, stream=_Lines(lines, sweep_after_three), now=NOW)
+    assert swept == [job.pk]
+    assert (result.status, result.is_current) == ("failed", False)
+    assert result.error.startswith("abandoned: no progress since")
+    assert list(RegisterEntry.objects.values_list("register_import_id", flat=True)) == [old.pk]
+    old.refresh_from_db()
+    assert old.is_current is True
+
+
+@pytest.mark.django_db
+def test_an_interrupted_import_is_failed_at_once_and_the_sweep_deletes_its_entries(monkeypatch):
+    """gunicorn aborts a worker past its timeout with SystemExit: the job said `running` for ever."""
+    monkeypatch.setattr(registers, "BULK_CREATE_BATCH", 2)
+    monkeypatch.setattr(registers, "COPY_BATCH", 2)
+
+    def killed_after_five(count):
+        if count == 5:
+            raise SystemExit(1)
+
+    job = create_register_import(register="rpo", file_date=dt.date(2026, 3, 28), actor=None, now=NOW)
+    lines = [f"347000000{i}\n".encode() for i in range(8)]
+    with pytest.raises(SystemExit):
+        run_register_import(register_import=job, stream=_Lines(lines, killed_after_five), now=NOW)
+    job.refresh_from_db()
+    assert (job.status, job.is_current, job.finished_at) == ("failed", False, NOW)
+    assert job.error == (
+        "interrupted (SystemExit): the process running the import was stopped. Nothing of this file is "
+        "used; import it again."
+    )
+    assert RegisterEntry.objects.filter(register_import=job).count() == 4  # two committed batches
+    assert sweep_register_imports_task() == {"failed": [], "deleted": 4}
+    assert RegisterEntry.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_without_a_worker_a_register_file_too_large_for_the_request_is_refused(settings):
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    settings.REGISTER_IMPORT_IN_REQUEST_MAX_BYTES = 2**20
+    response = _manager().post(
+        "/api/v1/register-imports/",
+        {
+            "register": "rpo",
+            "file_date": "2026-03-28",
+            "file": SimpleUploadedFile("rpo.txt", b"3471234567\n" * (2**20 // 11 + 1)),
+        },
+        format="multipart",
+    )
+    assert response.status_code == 400
+    assert response.json() == {
+        "file": [
+            "larger than 1 MB, too large to import during the upload without a worker (no "
+            "CELERY_BROKER_URL): import it with `manage.py import_register`, or run a Celery worker."
+        ]
+    }
+    assert RegisterImport.objects.count() == 0
 
 
 # --- Digits in other scripts, placeholder registration dates (fuzzing F11) -----------------------
