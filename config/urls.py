@@ -5,9 +5,6 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 from api.errors import json_400, json_404, json_500
 from config.health import health
 
-admin.site.site_header = "Telemarketing campaign manager"
-admin.site.site_title = "Campaign manager"
-
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("health/", health, name="health"),
