@@ -114,6 +114,17 @@ REJECTION_REASONS = (
     "not_callable_type",
 )
 
+# The stored columns bound what a parse may return: phonenumbers accepts some numbers longer than
+# E.164's 15 digits (a German fixed line of 17), and gives non-geographic numbers (+800…) the
+# region "001"; either would fail the whole import's write on PostgreSQL.
+E164_MAX_LENGTH = PhoneNumber._meta.get_field("e164").max_length
+REGION_MAX_LENGTH = PhoneNumber._meta.get_field("region").max_length
+# Longer spellings are refused unparsed: the parse cache would otherwise keep every one (a file of
+# 200 one-megabyte phone cells held 727 MB), and no number with its separators comes near this.
+MAX_KEY_LENGTH = 64
+# Any letter: phonenumbers reads vanity letters as keypad digits ("0612ABCDEF" → +33612222333, a
+# stranger's line). Numbers with extensions are refused too: no extension can be stored or dialled.
+_LETTER = re.compile(r"[^\W\d_]")
 _TRUNK_ZERO = re.compile(r"\(\s*0\s*\)")
 _WHITESPACE = re.compile(r"\s")
 _SEPARATORS = re.compile(r"[\s.\-/()\u00a0]+")
@@ -430,6 +441,8 @@ def _parse(key: str, parse_region: str | None) -> _Parsed | tuple[str, str]:
         region, pn_type = fast_region_and_type(country_code, nsn)
         e164 = f"+{country_code}{nsn}"
     else:
+        if _LETTER.search(key):
+            return ("unparseable", "{raw} is not a phone number: it holds letters")
         try:
             number = phonenumbers.parse(key, parse_region)
         except phonenumbers.NumberParseException as exc:
@@ -447,6 +460,10 @@ def _parse(key: str, parse_region: str | None) -> _Parsed | tuple[str, str]:
     if fast is None:
         region = phonenumbers.region_code_for_number(number)
         e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+        if not region or len(region) > REGION_MAX_LENGTH:
+            return ("invalid", "{raw} is not the number of a country (a non-geographic number)")
+    if len(e164) > E164_MAX_LENGTH:  # both paths: German numbers reach 17 digits through either
+        return ("invalid", f"{{raw}} is longer than E.164 allows ({E164_MAX_LENGTH - 1} digits)")
     return _Parsed(
         e164, region or "", _TYPE_MAP[pn_type], _known_zones(fast_time_zones(country_code, e164, pn_type))
     )
@@ -471,7 +488,11 @@ def normalise_number(
     (postcode, else `holidays` subdivision `region`) when it matches the number's region; otherwise
     the region's main zone, keeping every candidate so callability can require all of them open.
     """
-    parsed = _parse(cache_key(raw or ""), parse_region_for(default_region, country, postcode))
+    key = cache_key(raw or "")
+    if len(key) > MAX_KEY_LENGTH:
+        shown = repr(raw.strip()[:MAX_KEY_LENGTH] + "…")
+        return NumberRejection("unparseable", f"{shown} is too long to be a phone number")
+    parsed = _parse(key, parse_region_for(default_region, country, postcode))
     if type(parsed) is tuple:
         reason, template = parsed
         return NumberRejection(reason, template.format(raw=repr((raw or "").strip())))

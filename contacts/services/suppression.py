@@ -54,6 +54,10 @@ def _lock_number(key: str) -> None:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [int(key[:15], 16)])
 
 
+def _is_e164(e164: str) -> bool:
+    return e164.startswith("+") and e164[1:].isdigit() and 8 <= len(e164) <= 16
+
+
 def active_q(*, at: datetime) -> Q:
     """Suppressions in force at `at`: created by then and not yet lapsed or lifted."""
     return Q(created_at__lte=at) & (Q(expires_at__isnull=True) | Q(expires_at__gt=at))
@@ -110,7 +114,7 @@ def _suppress(
     e164 = (e164 or "").strip()
     if not e164 and not hashed:
         raise SuppressionError("e164: a number is required.")
-    if e164 and not (e164.startswith("+") and e164[1:].isdigit() and 8 <= len(e164) <= 16):
+    if e164 and not _is_e164(e164):
         raise SuppressionError(f"e164: {e164!r} is not an E.164 number (e.g. +33612345678).")
     if reason not in Suppression.Reason.values:
         raise SuppressionError(f"reason: {reason!r} is not one of {', '.join(Suppression.Reason.values)}.")
@@ -319,6 +323,10 @@ def bulk_suppress_numbers(
 
     for line, raw in rows:
         e164, why = normalise_for_suppression(raw, default_region=default_region)
+        if e164 is not None and not _is_e164(e164):
+            # Checked here, not left to _suppress: raised inside a later batch it would end the
+            # upload with the earlier batches committed and the client told nothing.
+            e164, why = None, f"{raw.strip()!r} is not an E.164 number"
         if e164 is None:
             rejected.append({"line": line, "value": raw[:64], "reason": why})
             continue

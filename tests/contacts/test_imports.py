@@ -508,7 +508,7 @@ def test_report_neutralises_formulas(tmp_path):
             "0891 12 34 56",
             "'@SUM(A1)",
         ],
-        ["3", "unparseable", "'abc' is not a phone number", "'-2+3", "abc", "'+cmd"],
+        ["3", "unparseable", "'abc' is not a phone number: it holds letters", "'-2+3", "abc", "'+cmd"],
     ]
 
 

@@ -330,3 +330,42 @@ def _fast_parse(key: str, region: str):
     return phonenumbers.PhoneNumber(
         country_code=code, national_number=int(nsn), italian_leading_zero=nsn.startswith("0") or None
     )
+
+
+# What the stored columns and the dialler can take ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("raw", "region"),
+    [
+        ("+49301234567890123", None),  # phonenumbers: a valid DE fixed line of 17 digits
+        ("0301234567890123", "DE"),  # the same length in national form, through the fast path
+        ("030123456789012", "DE"),
+    ],
+)
+def test_a_number_longer_than_e164_is_refused(raw, region):
+    assert normalise_number(raw, default_region=region) == NumberRejection(
+        "invalid", f"{raw!r} is longer than E.164 allows (15 digits)"
+    )
+
+
+def test_a_non_geographic_number_is_refused_it_has_no_country():
+    assert normalise_number("+800 1234 5678", default_region="FR") == NumberRejection(
+        "invalid", "'+800 1234 5678' is not the number of a country (a non-geographic number)"
+    )
+
+
+@pytest.mark.parametrize("raw", ["0612ABCDEF", "+33 6 HELLO 123", "06 12 34 56 78 ext 12", "06 12 34 56 78 x12"])
+def test_letters_are_never_read_as_keypad_digits(raw):
+    assert normalise_number(raw, default_region="FR") == NumberRejection(
+        "unparseable", f"{raw!r} is not a phone number: it holds letters"
+    )
+
+
+def test_an_over_long_cell_is_refused_without_being_parsed_or_cached():
+    phones.clear_cache()
+    raw = "06" * 500_000
+    assert normalise_number(raw, default_region="FR") == NumberRejection(
+        "unparseable", f"{raw[:64] + '…'!r} is too long to be a phone number"
+    )
+    assert phones._parse.cache_info().currsize == 0

@@ -110,6 +110,31 @@ def test_bulk_upload_keeps_valid_lines_and_reports_bad_ones(manager):
     assert AuditEntry.objects.filter(action="contacts.suppression.bulk_uploaded").count() == 1
 
 
+def test_an_over_long_number_after_a_committed_batch_is_one_rejected_line(manager):
+    # +49 30 1234567890123 is a "valid" German fixed line to phonenumbers, and 17 digits: more
+    # than the e164 column holds. It used to raise after the first batch of 500 was committed.
+    valid = [f"+336{i:08d}" for i in range(600)]
+    body = "\n".join(["phone", *valid, "+49301234567890123", "+33799999999"]) + "\n"
+    response = manager.post(
+        "/api/v1/suppressions/upload/",
+        {"file": SimpleUploadedFile("dnc.csv", body.encode()), "default_country": "FR"},
+        format="multipart",
+    )
+    assert response.status_code == 200, response.content
+    assert response.json() == {
+        "created": 601,
+        "already_suppressed": 0,
+        "rejected": [
+            {
+                "line": 602,
+                "value": "+49301234567890123",
+                "reason": "'+49301234567890123' is longer than E.164 allows (15 digits)",
+            }
+        ],
+    }
+    assert Suppression.objects.count() == 601
+
+
 def test_bulk_upload_of_an_empty_file_is_a_400(manager):
     response = manager.post(
         "/api/v1/suppressions/upload/",
