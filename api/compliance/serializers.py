@@ -1,6 +1,7 @@
 from rest_framework import serializers
 
 from contacts.models import Advertiser, ConsentRecord, Prospect, RegisterImport, Suppression
+from contacts.services.phones import is_country_code
 
 
 class SuppressionSerializer(serializers.ModelSerializer):
@@ -52,6 +53,14 @@ class SuppressionUploadSerializer(serializers.Serializer):
         queryset=Advertiser.objects.all(), required=False, allow_null=True
     )
     note = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+
+    def validate_default_country(self, value: str) -> str:
+        value = value.strip().upper()
+        if not is_country_code(value):
+            raise serializers.ValidationError(
+                f"must be an ISO 3166-1 alpha-2 code such as FR, not {value!r}"
+            )
+        return value
 
 
 class RejectedLineSerializer(serializers.Serializer):

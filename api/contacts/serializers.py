@@ -6,6 +6,7 @@ from rest_framework import serializers
 from config.client_json import ClientJSONError, loads_client_json
 from contacts.models import ImportJob, PhoneNumber, Prospect
 from contacts.services.import_files import ImportFileError, parse_mapping
+from contacts.services.phones import is_country_code
 
 
 class PhoneNumberSerializer(serializers.ModelSerializer):
@@ -137,8 +138,10 @@ class ImportUploadSerializer(serializers.Serializer):
 
     def validate_default_country(self, value: str) -> str:
         value = value.strip().upper()
-        if value and not (len(value) == 2 and value.isalpha()):
-            raise serializers.ValidationError("must be an ISO 3166-1 alpha-2 code such as FR")
+        if value and not is_country_code(value):
+            raise serializers.ValidationError(
+                f"must be an ISO 3166-1 alpha-2 code such as FR, not {value!r}"
+            )
         return value
 
     def validate_mapping(self, value: str) -> dict:

@@ -10,6 +10,7 @@ from django.utils.html import format_html
 from contacts.models import ImportJob
 from contacts.services.import_files import FIELDS, ImportFileError
 from contacts.services.imports import check_import_file, create_import_job, start_import
+from contacts.services.phones import is_country_code
 
 
 class ImportUploadForm(forms.Form):
@@ -25,7 +26,7 @@ class ImportUploadForm(forms.Form):
 
     def clean_default_country(self):
         value = self.cleaned_data["default_country"].strip().upper()
-        if value and not (len(value) == 2 and value.isalpha()):
+        if value and not is_country_code(value):
             raise forms.ValidationError("An ISO 3166-1 alpha-2 code such as FR.")
         return value
 

@@ -11,8 +11,9 @@ import unicodedata
 from functools import lru_cache
 from typing import NamedTuple
 
+from contacts.models import Prospect
 from contacts.services.import_files import CsvBlock, parse_block
-from contacts.services.phones import NumberRejection, derive_region, normalise_number
+from contacts.services.phones import COUNTRY_CODES, NumberRejection, derive_region, normalise_number
 
 # Country names as they appear in files, in the 7 languages, normalised like headers.
 COUNTRY_NAMES = {
@@ -27,6 +28,8 @@ COUNTRY_NAMES = {
     "espanha": "ES",
     "portugal": "PT", "portogallo": "PT",
 }  # fmt: skip
+# Codes ISO 3166 reserves for these countries, which the EU and British files use.
+_COUNTRY_ALIASES = {"UK": "GB", "EL": "GR"}
 LANGUAGE_NAMES = {
     "francais": "fr", "french": "fr", "frans": "fr", "franzosisch": "fr",
     "nederlands": "nl", "dutch": "nl", "neerlandais": "nl", "vlaams": "nl",
@@ -53,27 +56,56 @@ COUNTRY_OF_REGION = {
 TRUE_WORDS = frozenset(
     {"1", "y", "yes", "true", "x", "oui", "vrai", "ja", "waar", "si", "sì", "sí", "vero", "sim", "verdadeiro"}
 )
+# ISO 639-1 (2002, as maintained by the Library of Congress): the codes a language cell may hold.
+LANGUAGE_CODES = frozenset(
+    "aa ab ae af ak am an ar as av ay az ba be bg bh bi bm bn bo br bs ca ce ch co cr cs cu cv cy da "
+    "de dv dz ee el en eo es et eu fa ff fi fj fo fr fy ga gd gl gn gu gv ha he hi ho hr ht hu hy hz "
+    "ia id ie ig ii ik io is it iu ja jv ka kg ki kj kk kl km kn ko kr ks ku kv kw ky la lb lg li ln "
+    "lo lt lu lv mg mh mi mk ml mn mr ms mt my na nb nd ne ng nl nn no nr nv ny oc oj om or os pa pi "
+    "pl ps pt qu rm rn ro ru rw sa sc sd se sg si sk sl sm sn so sq sr ss st su sv sw ta te tg th ti "
+    "tk tl tn to tr ts tt tw ty ug uk ur uz ve vi vo wa wo xh yi yo za zh zu".split()
+)
+# The columns' own limits, so that a value PostgreSQL would refuse (failing the whole import's
+# transaction) is one rejected row instead. Checked on the value as stored: `.lower()` lengthens
+# some letters ("İ" becomes two characters).
 MAX_LENGTHS = {
-    "first_name": 100,
-    "last_name": 100,
-    "language": 8,
-    "postcode": 20,
-    "city": 100,
-    "region": 20,
-    "email": 254,
-    "external_ref": 100,
-    "contract_ref": 100,
+    field: Prospect._meta.get_field(field).max_length
+    for field in (
+        "first_name",
+        "last_name",
+        "postcode",
+        "city",
+        "region",
+        "email",
+        "external_ref",
+        "contract_ref",
+    )
 }
 # Fields taken as they are (after strip and the length check): most cells of a row.
 _PLAIN_FIELDS = frozenset(
     {"first_name", "last_name", "postcode", "city", "region", "external_ref", "contract_ref"}
 )
+# Longer country, language or yes/no cells are no word of ours: they are not looked up, so that the
+# lookups' caches never keep a megabyte cell.
+_MAX_WORD = 64
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _NON_ALNUM = re.compile(r"[^a-z0-9]+")
 
 # Row outcome codes and the rejection reasons that are not about the number.
 CREATED, UPDATED, DUPLICATE, REJECTED = "created", "updated", "duplicate", "rejected"
-ROW_REJECTION_REASONS = ("invalid_email", "invalid_country", "field_too_long")
+ROW_REJECTION_REASONS = (
+    "invalid_email",
+    "invalid_country",
+    "invalid_language",
+    "field_too_long",
+    "too_many_cells",
+    "control_character",
+    "not_utf8",
+)
+# C0 controls but tab, CR and LF, and DEL: PostgreSQL refuses NUL outright, and the others are
+# binary debris no name holds. Lone surrogates stand for the bytes of a line that is not UTF-8 in a
+# file that otherwise is (read with surrogateescape, see import_files._detect_encoding).
+_UNSTORABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 
 
 # A valid row crosses back from a worker as a plain tuple, which unpickles in C (a NamedTuple
@@ -110,11 +142,13 @@ _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\
 _config: dict = {}
 
 
-def configure(columns: dict[int, str], default_country: str, copy_text: bool = False) -> None:
-    """Set the column mapping once per process (a pool initializer), not once per chunk."""
+def configure(columns: dict[int, str], default_country: str, copy_text: bool = False, width: int = 0) -> None:
+    """Set the column mapping once per process (a pool initializer), not once per chunk. `width`:
+    the CSV header's, beyond which a row may hold no value (0: not checked)."""
     _config["columns"] = columns
     _config["default_country"] = (default_country or "").upper()
     _config["copy_text"] = copy_text
+    _config["width"] = width
 
 
 def prospect_copy_text(fields: dict) -> str:
@@ -196,14 +230,25 @@ def _country(value: str) -> str | None:
     value = value.strip()
     if not value:
         return ""
-    if len(value) == 2 and value.isalpha():
-        return value.upper()
+    if len(value) == 2 and value.isascii():
+        # isascii: "ßß".upper() is "SSSS", and "ÉÉ" passes isalpha().
+        code = value.upper()
+        code = _COUNTRY_ALIASES.get(code, code)
+        return code if code in COUNTRY_CODES else None
     return COUNTRY_NAMES.get(_norm(value))
 
 
+_LANGUAGE_TAG = re.compile(r"([a-z]{2})(?:[-_][a-z]{2})?", re.ASCII)
+
+
 @lru_cache(maxsize=1024)
-def _language(value: str) -> str:
-    return value.lower() if len(value) == 2 else LANGUAGE_NAMES.get(_norm(value), "")
+def _language(value: str) -> str | None:
+    """An ISO 639-1 code ("fr"; "fr-BE" and "fr_BE" give "fr"), a language's name in one of our
+    languages, or None."""
+    tag = _LANGUAGE_TAG.fullmatch(value.lower()) if value.isascii() else None
+    if tag is not None and tag.group(1) in LANGUAGE_CODES:
+        return tag.group(1)
+    return LANGUAGE_NAMES.get(_norm(value))
 
 
 @lru_cache(maxsize=1024)
@@ -212,25 +257,41 @@ def _is_true(value: str) -> bool:
 
 
 def validate_row(
-    line: int, cells: list, columns: dict[int, str], default_country: str, copy_text: bool = False
+    line: int,
+    cells: list,
+    columns: dict[int, str],
+    default_country: str,
+    copy_text: bool = False,
+    width: int = 0,
 ) -> tuple | RejectedRow:
     """A valid row as the tuple described at ValidRow, or a RejectedRow.
 
-    A row is refused for the first reason in this order: its country, its number, then the first
-    cell in column order that is too long or not an e-mail address."""
+    A row is refused for the first reason in this order: values beyond the header's `width` (its
+    cells are then all shifted), its country, its number, then the first cell in column order that
+    is too long, not an e-mail address or not a language."""
+    if width and len(cells) > width and "".join(cells[width:]).strip():
+        return RejectedRow(
+            line,
+            cells,
+            "too_many_cells",
+            f"the row has {len(cells)} cells and the header {width}: "
+            "is a cell holding the delimiter not quoted?",
+        )
     # One pass over the cells: plain fields go straight to `fields` (a million rows: a second dict
     # and a second loop were a fifth of this function's time). A cell's own error is kept, not
     # returned, until the number has had its say.
     fields: dict = {}
     special: dict[str, str] = {}
     error: tuple[str, str] | None = None
-    width = len(cells)
+    count = len(cells)
     for index, field in columns.items():
-        if index < width:
+        if index < count:
             cell = cells[index]
             if cell:
                 cell = cell.strip()
                 if cell:
+                    if field == "email":
+                        cell = cell.lower()
                     limit = MAX_LENGTHS.get(field)
                     if limit is not None and len(cell) > limit:
                         if error is None:
@@ -241,12 +302,21 @@ def validate_row(
                     elif field == "email" and not _EMAIL.match(cell):
                         if error is None:
                             error = ("invalid_email", f"{cell!r} is not an e-mail address")
+                    elif field == "language" and (len(cell) > _MAX_WORD or _language(cell) is None):
+                        if error is None:
+                            error = (
+                                "invalid_language",
+                                f"language {cell!r} is not an ISO 639-1 code or a known language name",
+                            )
                     else:
                         special[field] = cell
     raw = special.pop("phone", "")
-    country = _country(special.pop("country", ""))
+    country = special.pop("country", "")
+    country = _country(country) if len(country) <= _MAX_WORD else None
     if country is None:
-        return RejectedRow(line, cells, "invalid_country", "country is not a known country name or ISO code")
+        return RejectedRow(
+            line, cells, "invalid_country", "country is not a known country name or ISO 3166-1 code"
+        )
     country = country or default_country
     postcode = fields.get("postcode", "")
     number = normalise_number(
@@ -264,14 +334,10 @@ def validate_row(
         country = COUNTRY_OF_REGION.get(number.region, number.region)
     fields["country"] = country
     for field, value in special.items():
-        if field == "email":
-            fields["email"] = value.lower()
-        elif field == "language":
-            code = _language(value)
-            if code:
-                fields["language"] = code
+        if field == "language":
+            fields["language"] = _language(value)
         elif field == "is_customer":
-            if _is_true(value):
+            if len(value) <= _MAX_WORD and _is_true(value):
                 fields["is_customer"] = True
         elif field == "tags":
             tags = [t.strip() for t in re.split(r"[,;|]", value) if t.strip()]
@@ -298,9 +364,54 @@ def validate_row(
     )
 
 
+def _unstorable(line: int, cells: list, columns: dict[int, str]) -> RejectedRow | None:
+    """The row refused for the first mapped cell holding a control character or bytes that are
+    not UTF-8, naming the column; None when every mapped cell is clean."""
+    width = len(cells)
+    for index, field in columns.items():
+        if index < width and (found := _UNSTORABLE.search(cells[index])):
+            char = found.group()
+            if "\ud800" <= char <= "\udfff":
+                return RejectedRow(
+                    line,
+                    cells,
+                    "not_utf8",
+                    f"column {index + 1} ({field}) holds bytes that are not UTF-8, unlike the rest "
+                    "of the file: this line was saved in another encoding",
+                )
+            return RejectedRow(
+                line,
+                cells,
+                "control_character",
+                f"column {index + 1} ({field}) holds the control character U+{ord(char):04X}",
+            )
+    return None
+
+
+def _reportable(row: RejectedRow) -> RejectedRow:
+    """Its cells with what the report's UTF-8 cannot encode (a lone surrogate), or a spreadsheet
+    may choke on (NUL), shown as U+FFFD."""
+    return row._replace(cells=[_UNSTORABLE.sub("\ufffd", c) if type(c) is str else c for c in row.cells])
+
+
 def validate_chunk(chunk: list[tuple[int, list]] | CsvBlock) -> list[tuple | RejectedRow]:
-    if type(chunk) is CsvBlock:
-        chunk = parse_block(chunk)
     columns, default_country = _config["columns"], _config["default_country"]
-    copy_text = _config.get("copy_text", False)
-    return [validate_row(line, cells, columns, default_country, copy_text) for line, cells in chunk]
+    copy_text, width = _config.get("copy_text", False), _config.get("width", 0)
+    # One search over the whole chunk: nearly every chunk is clean, and a search per cell would
+    # cost each of a million rows a dozen calls.
+    if type(chunk) is CsvBlock:
+        dirty = _UNSTORABLE.search("".join(chunk.lines)) is not None
+        chunk = parse_block(chunk)
+    else:
+        dirty = _UNSTORABLE.search("".join(["".join(cells) for _, cells in chunk])) is not None
+    if not dirty:
+        return [
+            validate_row(line, cells, columns, default_country, copy_text, width) for line, cells in chunk
+        ]
+    results: list[tuple | RejectedRow] = []
+    for line, cells in chunk:
+        result = _unstorable(line, cells, columns) or validate_row(
+            line, cells, columns, default_country, copy_text, width
+        )
+        results.append(_reportable(result) if type(result) is RejectedRow else result)
+    return results

@@ -57,6 +57,7 @@ from contacts.services.import_rows import (
     UPDATED,
     RejectedRow,
 )
+from contacts.services.phones import is_country_code
 
 logger = logging.getLogger(__name__)
 
@@ -109,7 +110,8 @@ def create_import_job(
     """Record an import request. Raises ImportFileError for a mapping that names unknown fields."""
     parsed_mapping = parse_mapping(mapping)
     default_country = (default_country or "").strip().upper()
-    if default_country and (len(default_country) != 2 or not default_country.isalpha()):
+    if default_country and not is_country_code(default_country):
+        # ZZ once passed, and then every national number was "not a phone number".
         raise ImportFileError(f"default country {default_country!r} is not an ISO 3166-1 alpha-2 code")
     job = ImportJob(
         created_by=actor if getattr(actor, "is_authenticated", False) else None,
@@ -274,7 +276,9 @@ def _validation_pool(job: ImportJob, opened, workers: int | None, copy_text: boo
     """Worker processes for a big file, or None to validate in this process. Entered before any
     thread of the import starts: forking a process in which another thread holds a lock (a queue's,
     libpq's, logging's) can leave the child waiting on it for ever (seen in a Celery worker)."""
-    initargs = (opened.columns, job.default_country, copy_text)
+    # A CSV row's cells beyond the header are a shifted row; an XLSX sheet is read header-wide.
+    width = len(opened.header) if opened.kind == "csv" else 0
+    initargs = (opened.columns, job.default_country, copy_text, width)
     if workers is None:
         workers = min(2, os.cpu_count() or 1) if job.file_size >= PARALLEL_MIN_BYTES else 1
     # Celery's prefork children are daemonic and may not fork children of their own; a process

@@ -104,6 +104,15 @@ _REJECTED_TYPES: dict[int, tuple[str, str]] = {
     PhoneNumberType.VOICEMAIL: ("not_callable_type", "{raw} is a voicemail access number: not callable"),
 }
 
+# ISO 3166-1 alpha-2 codes as phonenumbers knows them (it adds a few ITU territories such as AC, TA
+# and XK, all numbering regions): what a prospect's country or an import's default country may be.
+COUNTRY_CODES = frozenset(phonenumbers.SUPPORTED_REGIONS)
+
+
+def is_country_code(code: str) -> bool:
+    return code in COUNTRY_CODES
+
+
 REJECTION_REASONS = (
     "missing",
     "unparseable",

@@ -491,6 +491,85 @@ def test_every_rejection_reason_is_reported_and_good_rows_are_kept(tmp_path):
     assert numbers() == ["+33612345675", "+33612345678"]
 
 
+def _fifty_rows_and(bad: dict[str, str]) -> bytes:
+    header = ["Nom", "Téléphone", "Pays", "Langue", "Email", "Ville"]
+    rows = [[f"N{i}", f"06 12 34 {i // 10:02d} {i % 10:02d}", "", "", "", ""] for i in range(50)]
+    rows.insert(25, [bad.get(name, "") for name in header])
+    return csv_bytes([header, *rows])
+
+
+@pytest.mark.parametrize(
+    ("bad", "reason", "message"),
+    [
+        # phonenumbers calls it a German fixed line: 17 digits, over the e164 column's 16 characters.
+        ({"Téléphone": "+49301234567890123"}, "invalid", "'+49301234567890123' is longer than E.164 allows (15 digits)"),
+        # Two letters that .upper() makes four ("SSSS"), and two that no country has.
+        ({"Téléphone": "0699999999", "Pays": "ßß"}, "invalid_country", "country is not a known country name or ISO 3166-1 code"),
+        ({"Téléphone": "0699999999", "Pays": "ZZ"}, "invalid_country", "country is not a known country name or ISO 3166-1 code"),
+        ({"Téléphone": "0699999999", "Pays": "ÉÉ"}, "invalid_country", "country is not a known country name or ISO 3166-1 code"),
+        # 205 characters as written, 405 once lower-cased ("İ" → "i̇"): over the column's 254.
+        ({"Téléphone": "0699999999", "Email": "İ" * 200 + "@x.fr"}, "field_too_long", "email is longer than 254 characters"),
+        ({"Téléphone": "0699999999", "Langue": "!!"}, "invalid_language", "language '!!' is not an ISO 639-1 code or a known language name"),
+        ({"Téléphone": "0699999999", "Langue": "<>"}, "invalid_language", "language '<>' is not an ISO 639-1 code or a known language name"),
+        ({"Téléphone": "0612ABCDEF"}, "unparseable", "'0612ABCDEF' is not a phone number: it holds letters"),
+    ],
+)  # fmt: skip
+def test_one_row_the_database_could_not_store_is_rejected_and_the_others_imported(
+    tmp_path, bad, reason, message
+):
+    job = import_file(tmp_path, _fifty_rows_and(bad))
+    assert job.status == ImportJob.Status.SUCCEEDED, job.error
+    assert job.counts == {"created": 50, "updated": 0, "duplicate": 0, "rejected": 1}
+    assert [row[:3] for row in report(job)[1:]] == [["27", reason, message]]
+    assert Prospect.objects.count() == 50
+    assert not PhoneNumber.objects.filter(e164__in=["+33699999999", "+33612222333"]).exists()
+
+
+@pytest.mark.parametrize(
+    ("country", "language", "stored"),
+    [
+        ("uk", "English", ("GB", "en")),
+        ("BE", "fr-BE", ("BE", "fr")),
+        ("be", "NL", ("BE", "nl")),
+        ("Belgique", "Nederlands", ("BE", "nl")),
+        ("fr", "", ("FR", "fr")),
+    ],
+)
+def test_countries_and_languages_are_stored_as_their_codes(tmp_path, country, language, stored):
+    content = csv_bytes(
+        [["Nom", "Téléphone", "Pays", "Langue"], ["A", "+33 6 12 34 56 78", country, language]]
+    )
+    job = import_file(tmp_path, content)
+    assert job.counts["created"] == 1, report(job)
+    assert Prospect.objects.values_list("country", "language").get() == stored
+
+
+def test_a_row_with_more_values_than_the_header_is_rejected_naming_its_line(tmp_path):
+    content = (
+        "Téléphone,Prénom,Nom,Ville\r\n"
+        "0612345678,Anne,Martin,Paris\r\n"
+        "0612345679,Jean,Dupont, Jr,Lyon\r\n"  # the comma of "Dupont, Jr" shifted Lyon out
+        "0612345670,Paul,Roux,Nice,,\r\n"  # empty trailing cells, as spreadsheets write them: kept
+    ).encode()
+    job = import_file(tmp_path, content)
+    assert job.counts == {"created": 2, "updated": 0, "duplicate": 0, "rejected": 1}
+    assert report(job)[1][:3] == [
+        "3",
+        "too_many_cells",
+        "the row has 5 cells and the header 4: is a cell holding the delimiter not quoted?",
+    ]
+    assert sorted(Prospect.objects.values_list("city", flat=True)) == ["Nice", "Paris"]
+
+
+@pytest.mark.parametrize("country", ["ZZ", "ÉÉ", "XX"])
+def test_an_unknown_default_country_is_refused(tmp_path, country):
+    with pytest.raises(
+        ImportFileError, match=f"default country {country!r} is not an ISO 3166-1 alpha-2 code"
+    ):
+        import_file(tmp_path, csv_bytes([HEADER, *ROWS]), default_country=country)
+    assert ImportJob.objects.count() == 0
+
+
 def test_report_neutralises_formulas(tmp_path):
     rows = [
         ["Nom", "Téléphone", "Ville"],

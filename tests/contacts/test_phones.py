@@ -355,7 +355,9 @@ def test_a_non_geographic_number_is_refused_it_has_no_country():
     )
 
 
-@pytest.mark.parametrize("raw", ["0612ABCDEF", "+33 6 HELLO 123", "06 12 34 56 78 ext 12", "06 12 34 56 78 x12"])
+@pytest.mark.parametrize(
+    "raw", ["0612ABCDEF", "+33 6 HELLO 123", "06 12 34 56 78 ext 12", "06 12 34 56 78 x12"]
+)
 def test_letters_are_never_read_as_keypad_digits(raw):
     assert normalise_number(raw, default_region="FR") == NumberRejection(
         "unparseable", f"{raw!r} is not a phone number: it holds letters"

@@ -136,6 +136,13 @@ def test_large_upload_runs_in_celery_after_commit(
         (b"PK\x03\x04\x00\x00garbage", {}, "file", "the XLSX file is damaged or truncated"),
         (b"\x00\x01\x02binary", {}, "file", "the file is binary"),
         (GOOD, {"default_country": "France"}, "default_country", "must be an ISO 3166-1 alpha-2 code"),
+        # Two letters, but no country: every national number would have been "not a phone number".
+        (
+            GOOD,
+            {"default_country": "ZZ"},
+            "default_country",
+            "must be an ISO 3166-1 alpha-2 code such as FR, not 'ZZ'",
+        ),
         (GOOD, {"mapping": "Tel=telephone"}, "mapping", "mapping names unknown field 'telephone'"),
         (GOOD, {"mapping": "{bad json"}, "mapping", "not valid JSON"),
         (GOOD, {"mapping": '{"Mobile": "phone"}'}, "file", "the mapping names column 'Mobile'"),
