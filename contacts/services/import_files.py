@@ -30,7 +30,7 @@ BINARY_SIGNATURES = {
     b"\x89PNG": "a PNG image",
     b"\xff\xd8\xff": "a JPEG image",
 }
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 # Windows-1252 leaves these bytes undefined: a file holding them is Latin-1 (ISO 8859-1).
 _CP1252_UNDEFINED = re.compile(rb"[\x81\x8d\x8f\x90\x9d]")
 
@@ -186,37 +186,58 @@ class OpenedFile:
     columns: dict[int, str] | None = None
 
 
-def _detect_encoding(stream: BinaryIO, sample: bytes) -> str:
+def _detect_encoding(stream: BinaryIO, sample: bytes) -> tuple[str, str]:
+    """(encoding, decoding errors handler) of the whole file."""
     if sample.startswith(codecs.BOM_UTF8):
-        return "utf-8-sig"
+        return "utf-8-sig", "strict"
     if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return "utf-16"
-    if b"\x00" in sample:
+        return "utf-16", "strict"
+    # A binary file (or UTF-16 without its BOM) has NULs from its first line on, and many of them;
+    # a text file with a stray NUL has one or two, and that row alone is refused (import_rows).
+    if b"\x00" in sample.split(b"\n", 1)[0] or sample.count(b"\x00") * 100 >= len(sample):
         raise ImportFileError("the file is binary (it contains NUL bytes), not a CSV or XLSX file")
     # The whole file must decode, not just its start: a file that turns to Latin-1 on line 90 000
     # would otherwise fail half-way. One streamed pass over the bytes, no rows kept.
     decoder = codecs.getincrementaldecoder("utf-8")()
-    undefined_in_cp1252 = False
-    utf8 = True
     stream.seek(0)
-    while chunk := stream.read(1 << 20):
-        if utf8:
-            try:
-                decoder.decode(chunk)
-            except UnicodeDecodeError:
-                utf8 = False
-        if not utf8 and _CP1252_UNDEFINED.search(chunk):
-            undefined_in_cp1252 = True
-            break
-    if utf8:
+    try:
+        while chunk := stream.read(1 << 20):
+            decoder.decode(chunk)
+    except UnicodeDecodeError:
+        pass
+    else:
         try:
             decoder.decode(b"", final=True)
-            return "utf-8"
+            return "utf-8", "strict"
         except UnicodeDecodeError as exc:
             raise ImportFileError(
                 "the file ends in the middle of a UTF-8 character: it is truncated"
             ) from exc
-    return "latin-1" if undefined_in_cp1252 else "cp1252"
+    return _encoding_of_non_utf8(stream)
+
+
+_ESCAPED_RUN = re.compile("[\udc80-\udcff]+")
+_NON_ASCII_RUN = re.compile("[^\x00-\x7f\udc80-\udcff]+")
+
+
+def _encoding_of_non_utf8(stream: BinaryIO) -> tuple[str, str]:
+    """A file that is not all UTF-8 is UTF-8 with a few bad lines when its valid UTF-8 characters
+    outnumber its invalid sequences: read as Windows-1252 it would turn every accent of the file
+    into two letters (Zoé → ZoÃ©) for one pasted line. The bad lines then hold lone surrogates
+    (surrogateescape), which import_rows refuses naming the line and column. A Windows-1252 or
+    Latin-1 file has no valid multi-byte UTF-8 sequences to speak of ("Ã©" is itself mojibake)."""
+    decoder = codecs.getincrementaldecoder("utf-8")(errors="surrogateescape")
+    valid = invalid = 0
+    undefined_in_cp1252 = False
+    stream.seek(0)
+    while chunk := stream.read(1 << 20):
+        text = decoder.decode(chunk)
+        invalid += len(_ESCAPED_RUN.findall(text))
+        valid += len(_NON_ASCII_RUN.findall(text))
+        undefined_in_cp1252 = undefined_in_cp1252 or _CP1252_UNDEFINED.search(chunk) is not None
+    if valid > invalid:
+        return "utf-8", "surrogateescape"
+    return ("latin-1" if undefined_in_cp1252 else "cp1252"), "strict"
 
 
 def _detect_delimiter(text_sample: str) -> str:
@@ -332,16 +353,11 @@ def open_rows(
     for magic, what in BINARY_SIGNATURES.items():
         if sample.startswith(magic):
             raise ImportFileError(f"the file is {what}, not a CSV or XLSX file")
-    encoding = _detect_encoding(stream, sample)
+    encoding, errors = _detect_encoding(stream, sample)
     text_sample = sample.decode(encoding, errors="ignore")
-    if _CONTROL.search(text_sample):
-        raise ImportFileError(
-            "the file holds control characters: it is binary or in an unknown encoding "
-            "(expected UTF-8, Windows-1252 or Latin-1 text)"
-        )
     delimiter = _detect_delimiter(text_sample.lstrip("\ufeff"))
     stream.seek(0)
-    text = io.TextIOWrapper(stream, encoding=encoding, newline="")
+    text = io.TextIOWrapper(stream, encoding=encoding, errors=errors, newline="")
     reader = csv.reader(text, delimiter=delimiter, strict=True)
     opened = OpenedFile(kind="csv", encoding=encoding, delimiter=delimiter)
 
@@ -399,6 +415,13 @@ def _with_header(opened: OpenedFile, records: Iterator[tuple[int, list]], mappin
             break
     else:
         raise ImportFileError("the file is empty")
+    # A row's control characters refuse that row (import_rows); the header's, the file: it is
+    # binary or not in the encoding it was read in, and no column can be trusted.
+    if _CONTROL.search("".join(header)):
+        raise ImportFileError(
+            "the header holds control characters or bytes that are not text: the file is binary or "
+            "in an unknown encoding (expected UTF-8, Windows-1252 or Latin-1 text)"
+        )
     opened.header = header
     opened.columns = map_columns(header, mapping)
     first = next(records, None)

@@ -813,7 +813,7 @@ def _owners_of_refs(source: str, refs: list[str], *, on_postgres: bool) -> dict[
         joined = REF_SEPARATOR.join(refs)
         if joined.count(REF_SEPARATOR) == len(refs) - 1:
             values, cast = joined, "string_to_array(%s, chr(31))"
-        else:  # pragma: no cover (CSV files with control characters are refused whole)
+        else:  # pragma: no cover (a row with a control character in a cell is refused)
             values, cast = refs, "%s::text[]"
         with connection.cursor() as cursor:
             cursor.execute(

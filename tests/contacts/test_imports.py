@@ -613,7 +613,7 @@ def test_neutralise(cell):
         (b"%PDF-1.7 ...", "d.pdf", "the file is a PDF document, not a CSV or XLSX file"),
         (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "o.xls", "the file is an old Excel 97"),
         (b'Nom,Tel\r\nDupont,"0612345678\r\n', "t.csv", "line 2: the CSV is malformed or truncated"),
-        (b"Nom,Tel\x07\r\nA,0612345678\r\n", "c.csv", "the file holds control characters"),
+        (b"Nom,Tel\x07\r\nA,0612345678\r\n", "c.csv", "the header holds control characters"),
     ],
 )
 def test_bad_files_write_nothing(tmp_path, content, name, error):
@@ -624,6 +624,46 @@ def test_bad_files_write_nothing(tmp_path, content, name, error):
     assert not job.report
     assert_nothing_written()
     assert AuditEntry.objects.filter(action="contacts.import.failed", target_id=str(job.pk)).count() == 1
+
+
+@pytest.mark.parametrize("char", ["\x00", "\x01", "\x1f"])
+def test_a_control_character_refuses_its_row_wherever_it_is_in_the_file(tmp_path, char):
+    # Lines 3 and 4002: one inside the first 64 KB the file's start is sniffed from, one far after.
+    rows = [[f"Nom{i}", f"06{i:08d}", "Lyon"] for i in range(4002)]
+    rows[1][0] = f"Ma{char}rtin"
+    rows[4000][2] = f"Ly{char}on"
+    content = csv_bytes([["Nom", "Téléphone", "Ville"], *rows])
+    assert content.index(char.encode()) < 64 * 1024 < content.rindex(char.encode())
+    job = import_file(tmp_path, content)
+    assert job.status == ImportJob.Status.SUCCEEDED, job.error
+    assert job.counts == {"created": 4000, "updated": 0, "duplicate": 0, "rejected": 2}
+    code = f"U+{ord(char):04X}"
+    assert [row[:3] for row in report(job)[1:]] == [
+        ["3", "control_character", f"column 1 (last_name) holds the control character {code}"],
+        ["4002", "control_character", f"column 3 (city) holds the control character {code}"],
+    ]
+    assert report(job)[1][3] == "Ma\ufffdrtin"  # shown, not written raw into the report
+    stored = "".join(f"{name}{city}" for name, city in Prospect.objects.values_list("last_name", "city"))
+    assert char not in stored  # (SQLite's LIKE cannot look for a NUL)
+
+
+@pytest.mark.parametrize("bad", [b"Zo\xe9", b"Zo\xed\xa0\x80"], ids=["cp1252", "cesu-8"])
+def test_a_utf8_file_with_a_line_in_another_encoding_refuses_that_line_only(tmp_path, bad):
+    lines = [b"Pr\xc3\xa9nom;T\xc3\xa9l\xc3\xa9phone"]
+    lines += [b"Zo\xc3\xa9;06%08d" % i for i in range(20)]
+    lines[7] = bad + b";0699999999"
+    job = import_file(tmp_path, b"\r\n".join(lines) + b"\r\n")
+    assert job.status == ImportJob.Status.SUCCEEDED, job.error
+    assert job.counts == {"created": 19, "updated": 0, "duplicate": 0, "rejected": 1}
+    assert [row[:3] for row in report(job)[1:]] == [
+        [
+            "8",
+            "not_utf8",
+            "column 1 (first_name) holds bytes that are not UTF-8, unlike the rest of the file: "
+            "this line was saved in another encoding",
+        ]
+    ]
+    assert set(Prospect.objects.values_list("first_name", flat=True)) == {"Zoé"}
 
 
 def test_truncated_xlsx_writes_nothing(tmp_path):
