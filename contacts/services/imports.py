@@ -211,13 +211,18 @@ def run_import(
         # A number another session added between our look-up and our COPY, a lost connection…:
         # the job must say it failed rather than stay "validating" for ever.
         detail = (str(exc).strip().splitlines() or [""])[0][:200]
-        kept = (
-            "nothing was imported"
-            if connection.vendor == "postgresql"
-            else "the batches written before it were kept (see the prospects of this source)"
-        )
+        kept = _kept()
         logger.warning("import %s stopped by a database error", job.pk, exc_info=True)
         return _fail(job, f"the database refused a write ({type(exc).__name__}: {detail}); {kept}", now=now)
+    except Exception as exc:
+        # A fault of ours (or a library's) on some file: the job says so instead of staying
+        # "validating" for ever, and the traceback goes to the log.
+        logger.exception("import %s stopped by an unexpected error", job.pk)
+        return _fail(job, f"the import stopped on an unexpected error ({type(exc).__name__}); {_kept()}", now=now)
+    except BaseException:
+        # Ctrl-C of the command, a worker's shutdown: the job must not stay "validating" either.
+        _fail(job, f"the import was interrupted; {_kept()}", now=now)
+        raise
     with transaction.atomic():
         counts = writer.counts
         ImportJob.objects.filter(pk=job.pk).update(
@@ -235,6 +240,13 @@ def run_import(
             job.created_by, "contacts.import.completed", job, {**job.counts, "rows": job.rows_total}, at=now
         )
     return job
+
+
+def _kept() -> str:
+    """What a stopped import left behind."""
+    if connection.vendor == "postgresql":
+        return "nothing was imported"
+    return "the batches written before it were kept (see the prospects of this source)"
 
 
 def _fail(job: ImportJob, message: str, *, now: datetime) -> ImportJob:

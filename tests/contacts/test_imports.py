@@ -1,9 +1,11 @@
 """Issue 3: prospect file imports: formats, header languages, mapping, dedupe, rejections, bad files."""
 
+import io
 import zipfile
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import connection
 
 from contacts.models import AuditEntry, ImportJob, PhoneNumber, Prospect
 from contacts.services.import_files import ImportFileError, map_columns, open_rows, parse_mapping
@@ -689,6 +691,116 @@ def test_xlsx_with_a_corrupt_sheet_fails_mid_read_and_writes_nothing(tmp_path):
     assert job.status == ImportJob.Status.FAILED
     assert job.error.startswith("the XLSX file is damaged or truncated")
     assert_nothing_written()
+
+
+def rezip(content: bytes, **parts) -> bytes:
+    """`content`, a workbook, with the named parts (`workbook=…` for xl/workbook.xml) rewritten by
+    their function, or added when new."""
+    names = {
+        "workbook": "xl/workbook.xml",
+        "sheet": "xl/worksheets/sheet1.xml",
+        "styles": "xl/styles.xml",
+        "content_types": "[Content_Types].xml",
+        "core": "docProps/core.xml",
+        "shared_strings": "xl/sharedStrings.xml",
+    }
+    edits = {names[k]: v for k, v in parts.items()}
+    buffer = io.BytesIO()
+    with (
+        zipfile.ZipFile(io.BytesIO(content)) as zin,
+        zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zout,
+    ):
+        for item in zin.infolist():
+            data = zin.read(item.filename)
+            zout.writestr(item.filename, edits.pop(item.filename, lambda d: d)(data))
+        for name, make in edits.items():
+            zout.writestr(name, make(b""))
+    return buffer.getvalue()
+
+
+SMALL_XLSX_ROWS = [["Nom", "Tel"], ["Martin", "0612345678"]]
+
+
+@pytest.mark.parametrize(
+    "part",
+    [
+        {"workbook": lambda d: d.replace(b'sheetId="1"', b'sheetId="1.0"')},  # openpyxl: TypeError
+        {"styles": lambda d: d.replace(b'numFmtId="0"', b'numFmtId="x"', 1)},
+        {"content_types": lambda d: d.replace(b'PartName="/xl/styles.xml"', b"", 1)},
+        {"core": lambda d: d.replace(b"<dcterms:created", b"<dcterms:created x:y='1'", 1)},
+    ],
+    ids=["sheet-id", "styles", "content-types", "core"],
+)
+def test_a_workbook_openpyxl_cannot_read_fails_its_job_with_a_message(tmp_path, part):
+    content = rezip(xlsx_bytes(SMALL_XLSX_ROWS), **part)
+    with pytest.raises(
+        ImportFileError, match="^the XLSX file is damaged or truncated: not a readable .xlsx workbook"
+    ):
+        open_rows(io.BytesIO(content), mapping={})
+    path = tmp_path / "bad.xlsx"
+    path.write_bytes(content)
+    with pytest.raises(CommandError, match="failed, nothing written: the XLSX file is damaged"):
+        call_command("import_prospects", str(path), "--no-progress")
+    assert ImportJob.objects.get().status == ImportJob.Status.FAILED
+    assert_nothing_written()
+
+
+def test_an_unexpected_error_fails_the_job_instead_of_leaving_it_validating(tmp_path, monkeypatch):
+    from contacts.services import imports
+
+    def broken(*args, **kwargs):
+        raise TypeError("a library's bug")
+
+    monkeypatch.setattr(imports, "open_rows", broken)
+    job = import_file(tmp_path, csv_bytes([HEADER, *ROWS]))
+    assert (job.status, job.error) == (
+        ImportJob.Status.FAILED,
+        "the import stopped on an unexpected error (TypeError); "
+        + (
+            "nothing was imported"
+            if connection.vendor == "postgresql"
+            else "the batches written before it were kept (see the prospects of this source)"
+        ),
+    )
+    assert job.finished_at == NOW
+
+
+def test_a_declared_dimension_and_a_far_cell_do_not_widen_the_rows_read(tmp_path):
+    # A4.9 KB bomb: "A1:XFD100000" made openpyxl pad each of 100,000 rows to 16,384 cells.
+    far = b'<row r="10000"><c r="XFD10000" t="inlineStr"><is><t>x</t></is></c></row></sheetData>'
+    content = rezip(
+        xlsx_bytes(SMALL_XLSX_ROWS),
+        sheet=lambda d: d.replace(b'<dimension ref="A1:B2" />', b'<dimension ref="A1:XFD10000" />').replace(
+            b"</sheetData>", far
+        ),
+    )
+    opened, rows = open_rows(io.BytesIO(content), mapping={})
+    widths = {len(cells) for _line, cells in rows}
+    assert (opened.header, widths) == (["Nom", "Tel"], {2})
+    job = import_file(tmp_path, content, name="bomb.xlsx")
+    assert (job.status, job.counts["created"], job.rows_total) == (ImportJob.Status.SUCCEEDED, 1, 1)
+
+
+def test_a_workbook_unpacking_to_too_much_is_refused_before_it_is_parsed():
+    strings = (
+        b'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+        + b"<si><t>aaaaaaaa</t></si>" * 1_500_000
+        + b"</sst>"
+    )
+    content = rezip(xlsx_bytes(SMALL_XLSX_ROWS), shared_strings=lambda d: strings)
+    assert len(content) < 200_000
+    with pytest.raises(
+        ImportFileError,
+        match="^the XLSX file's shared strings unpack to 34 MB, more than the 32 MB an import reads: save the sheet as CSV$",
+    ):
+        open_rows(io.BytesIO(content), mapping={})
+    padding = b"<!--" + b" " * 20 * 2**20 + b"-->"
+    content = rezip(xlsx_bytes(SMALL_XLSX_ROWS), sheet=lambda d: d + padding)
+    with pytest.raises(
+        ImportFileError,
+        match=r"^the XLSX file unpacks to 20 MB, more than the 16 MB an import reads for a workbook of this size \(50 times it, 1024 MB at most\): save the sheet as CSV$",
+    ):
+        open_rows(io.BytesIO(content), mapping={})
 
 
 def test_utf8_truncated_in_a_character(tmp_path):

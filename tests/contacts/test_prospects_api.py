@@ -269,3 +269,21 @@ def test_permission_matrix(role, tmp_path):
         assert not AuditEntry.objects.filter(
             action__startswith="contacts.prospect", actor_label__startswith="u-"
         ).exists()
+
+
+def test_a_workbook_openpyxl_cannot_read_is_a_400_naming_the_file(manager_client):
+    from tests.contacts.factories import xlsx_bytes
+    from tests.contacts.test_imports import SMALL_XLSX_ROWS, rezip
+
+    content = rezip(
+        xlsx_bytes(SMALL_XLSX_ROWS), workbook=lambda d: d.replace(b'sheetId="1"', b'sheetId="1.0"')
+    )
+    response = upload(manager_client, content, name="p.xlsx")
+    assert response.status_code == 400
+    assert response.json() == {
+        "file": [
+            "the XLSX file is damaged or truncated: not a readable .xlsx workbook "
+            "(TypeError: expected <class 'int'>)"
+        ]
+    }
+    assert ImportJob.objects.count() == 0
