@@ -57,9 +57,7 @@ class SuppressionUploadSerializer(serializers.Serializer):
     def validate_default_country(self, value: str) -> str:
         value = value.strip().upper()
         if not is_country_code(value):
-            raise serializers.ValidationError(
-                f"must be an ISO 3166-1 alpha-2 code such as FR, not {value!r}"
-            )
+            raise serializers.ValidationError(f"must be an ISO 3166-1 alpha-2 code such as FR, not {value!r}")
         return value
 
 

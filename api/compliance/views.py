@@ -33,6 +33,7 @@ from api.parsers import FormParser, JSONParser, MultiPartParser
 from contacts.models import ConsentRecord, Prospect, RegisterImport, Suppression
 from contacts.services.consent import ConsentError, record_consent, update_consent, withdraw_consent
 from contacts.services.erasure import erase_prospect
+from contacts.services.import_files import is_phone_header
 from contacts.services.registers import (
     RegisterImportError,
     create_register_import,
@@ -156,18 +157,23 @@ MAX_UPLOAD_BYTES = 32 * 2**20
 
 
 def _records(reader):
-    """`enumerate(reader)`, with a malformed record (a quoted cell over the csv module's limit, a
-    quote never closed) reported as the file's error at its line rather than raised as a 500."""
-    index = 0
+    """(first line, record) of each record, with a malformed record (a quoted cell over the csv
+    module's limit, a quote never closed) reported as the file's error at the line it starts on,
+    as the prospect import does, rather than raised as a 500 or swallowed into one cell."""
+    last = 0
     while True:
         try:
             record = next(reader)
         except StopIteration:
             return
         except csv.Error as exc:
-            raise ValueError(f"line {reader.line_num}: {exc}.") from None
-        yield index, record
-        index += 1
+            if "unexpected end of data" in str(exc):  # strict mode's word for it
+                raise ValueError(
+                    f"line {last + 1}: a quoted cell opened on this line is never closed."
+                ) from None
+            raise ValueError(f"line {last + 1}: {exc}.") from None
+        yield last + 1, record
+        last = reader.line_num
 
 
 def _numbers_of(upload) -> list[tuple[int, str]]:
@@ -191,16 +197,17 @@ def _numbers_of(upload) -> list[tuple[int, str]]:
         dialect = csv.Sniffer().sniff(sample, delimiters=",;\t")
     except csv.Error:
         dialect = csv.excel
-    reader = csv.reader(io.StringIO(text), dialect)
+    # strict: an unclosed quote is an error at the end of the file, not a last cell that swallowed
+    # every line after it (a thousand numbers silently not suppressed).
+    reader = csv.reader(io.StringIO(text), dialect, strict=True)
     rows: list[tuple[int, str]] = []
     column = 0
-    for index, record in _records(reader):
-        line = reader.line_num
+    for index, (line, record) in enumerate(_records(reader)):
         if not record or not any(cell.strip() for cell in record):
             continue
         if index == 0:
             names = [cell.strip().lower() for cell in record]
-            named = [i for i, name in enumerate(names) if name in NUMBER_HEADERS]
+            named = [i for i, name in enumerate(names) if name in NUMBER_HEADERS or is_phone_header(name)]
             if named:
                 column = named[0]
                 continue

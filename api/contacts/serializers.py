@@ -139,9 +139,7 @@ class ImportUploadSerializer(serializers.Serializer):
     def validate_default_country(self, value: str) -> str:
         value = value.strip().upper()
         if value and not is_country_code(value):
-            raise serializers.ValidationError(
-                f"must be an ISO 3166-1 alpha-2 code such as FR, not {value!r}"
-            )
+            raise serializers.ValidationError(f"must be an ISO 3166-1 alpha-2 code such as FR, not {value!r}")
         return value
 
     def validate_mapping(self, value: str) -> dict:

@@ -115,6 +115,11 @@ def normalise_header(name: object) -> str:
 _SYNONYM_INDEX = {normalise_header(s): field for field, names in HEADER_SYNONYMS.items() for s in names}
 
 
+def is_phone_header(name: object) -> bool:
+    """Whether a column named so holds phone numbers ("Mobile", "Téléphone", "GSM"…)."""
+    return _SYNONYM_INDEX.get(normalise_header(name)) == "phone"
+
+
 def parse_mapping(text: str | dict | None) -> dict[str, str]:
     """`"Tel. portable=phone,Nom=last_name"` (CLI) or a dict (API) → {column header: field}."""
     if not text:

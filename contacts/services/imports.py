@@ -218,7 +218,9 @@ def run_import(
         # A fault of ours (or a library's) on some file: the job says so instead of staying
         # "validating" for ever, and the traceback goes to the log.
         logger.exception("import %s stopped by an unexpected error", job.pk)
-        return _fail(job, f"the import stopped on an unexpected error ({type(exc).__name__}); {_kept()}", now=now)
+        return _fail(
+            job, f"the import stopped on an unexpected error ({type(exc).__name__}); {_kept()}", now=now
+        )
     except BaseException:
         # Ctrl-C of the command, a worker's shutdown: the job must not stay "validating" either.
         _fail(job, f"the import was interrupted; {_kept()}", now=now)

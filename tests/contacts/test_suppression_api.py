@@ -135,6 +135,38 @@ def test_an_over_long_number_after_a_committed_batch_is_one_rejected_line(manage
     assert Suppression.objects.count() == 601
 
 
+def test_an_unclosed_quote_is_a_400_naming_its_line_not_a_thousand_lines_swallowed(manager):
+    lines = ["phone,note", '+33612345678,"client fâché'] + [f"+336{i:08d},ok" for i in range(1000)]
+    response = manager.post(
+        "/api/v1/suppressions/upload/",
+        {"file": SimpleUploadedFile("dnc.csv", "\n".join(lines).encode() + b"\n")},
+        format="multipart",
+    )
+    assert response.status_code == 400
+    assert response.json() == {"file": ["line 2: a quoted cell opened on this line is never closed."]}
+    assert Suppression.objects.count() == 0
+
+
+def test_a_number_column_is_recognised_by_the_prospect_imports_header_names(manager):
+    response = manager.post(
+        "/api/v1/suppressions/upload/",
+        {"file": SimpleUploadedFile("dnc.csv", b"Nom;Mobile\nAnne;06 12 34 56 78\n")},
+        format="multipart",
+    )
+    assert response.status_code == 200, response.json()
+    assert response.json() == {"created": 1, "already_suppressed": 0, "rejected": []}
+
+
+def test_an_unknown_default_country_is_a_400_naming_it(manager):
+    response = manager.post(
+        "/api/v1/suppressions/upload/",
+        {"file": SimpleUploadedFile("dnc.csv", b"0612345678\n"), "default_country": "ZZ"},
+        format="multipart",
+    )
+    assert response.status_code == 400
+    assert response.json() == {"default_country": ["must be an ISO 3166-1 alpha-2 code such as FR, not 'ZZ'"]}
+
+
 def test_bulk_upload_of_an_empty_file_is_a_400(manager):
     response = manager.post(
         "/api/v1/suppressions/upload/",
