@@ -132,6 +132,12 @@ class SuppressionViewSet(
         Up to 100,000 lines and 32 MB (a larger file is refused, never cut). Numbers are committed
         500 at a time, each batch audited with its lines: a list cut short by a failure is finished
         by uploading it again (suppressing is idempotent)."""
+        if len(request.FILES.getlist("file")) > 1:
+            # Only the last would be read: the client must choose.
+            return Response(
+                {"file": [f"one file per upload: this request has {len(request.FILES.getlist('file'))}"]},
+                status=status.HTTP_400_BAD_REQUEST,
+            )
         form = SuppressionUploadSerializer(data=request.data)
         form.is_valid(raise_exception=True)
         data = form.validated_data

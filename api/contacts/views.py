@@ -78,6 +78,12 @@ class ImportJobViewSet(
 
     @extend_schema(request=ImportUploadSerializer, responses={202: ImportJobSerializer})
     def create(self, request, *args, **kwargs):
+        if len(request.FILES.getlist("file")) > 1:
+            # Only the last would be imported: the client must choose.
+            return Response(
+                {"file": [f"one file per import: this request has {len(request.FILES.getlist('file'))}"]},
+                status=status.HTTP_400_BAD_REQUEST,
+            )
         upload = ImportUploadSerializer(data=request.data)
         upload.is_valid(raise_exception=True)
         data = upload.validated_data

@@ -31,6 +31,8 @@ import multiprocessing
 import os
 import pickle
 import queue
+import re
+import secrets
 import signal
 import tempfile
 import threading
@@ -117,14 +119,21 @@ def create_import_job(
         created_by=actor if getattr(actor, "is_authenticated", False) else None,
         created_at=now,
         source_path=str(source_path),
-        original_name=original_name or (getattr(uploaded_file, "name", "") or Path(str(source_path)).name),
+        original_name=(original_name or (getattr(uploaded_file, "name", "") or Path(str(source_path)).name))[
+            : ImportJob._meta.get_field("original_name").max_length
+        ],
         source=source.strip(),
         default_country=default_country,
         mapping=parsed_mapping,
     )
     if uploaded_file is not None:
         job.file_size = uploaded_file.size or 0
-        job.file.save(Path(job.original_name).name or "upload", uploaded_file, save=False)
+        # Stored under a name of ours: the client's may be any length (a 120-character extension made
+        # the storage raise SuspiciousFileOperation, a bare 400) or any characters; it is kept in
+        # original_name only.
+        suffix = Path(job.original_name).suffix.lower()
+        suffix = suffix if re.fullmatch(r"\.[a-z0-9]{1,8}", suffix) else ""
+        job.file.save(f"upload-{secrets.token_hex(8)}{suffix}", uploaded_file, save=False)
     elif source_path:
         job.file_size = os.path.getsize(source_path)
     with transaction.atomic():

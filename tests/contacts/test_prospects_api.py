@@ -287,3 +287,38 @@ def test_a_workbook_openpyxl_cannot_read_is_a_400_naming_the_file(manager_client
         ]
     }
     assert ImportJob.objects.count() == 0
+
+
+def test_two_file_parts_are_a_400_naming_file(manager_client):
+    response = manager_client.post(
+        "/api/v1/imports/",
+        {
+            "file": [
+                SimpleUploadedFile("a.csv", GOOD, content_type="text/csv"),
+                SimpleUploadedFile("b.csv", GOOD, content_type="text/csv"),
+            ],
+            "default_country": "FR",
+        },
+        format="multipart",
+    )
+    assert response.status_code == 400
+    assert response.json() == {"file": ["one file per import: this request has 2"]}
+    assert ImportJob.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    ("name", "kept"),
+    [
+        ("a." + "c" * 120, "a." + "c" * 120),  # made the storage raise SuspiciousFileOperation: a bare 400
+        ("x" * 300 + ".csv", "x" * 251 + ".csv"),  # as Django's upload handler cuts it
+        ("../../etc/passwd", "passwd"),
+    ],
+)
+def test_any_file_name_is_stored_under_a_name_of_ours(manager_client, name, kept):
+    response = upload(manager_client, name=name)
+    assert response.status_code == 202, response.content
+    job = ImportJob.objects.get()
+    assert (job.original_name, job.status) == (kept, "succeeded")
+    assert (
+        job.file.name.startswith("imports/") and "passwd" not in job.file.name and "ccc" not in job.file.name
+    )
