@@ -59,6 +59,8 @@ def test_everything_else_decodes_as_the_standard_library_does():
     text = '{"a": [1, 2.5, null, true, "\\ud83d\\ude97", "\\\\ud800"], "b": {}}'
     assert json.loads(text, cls=ClientJSONDecoder) == json.loads(text)
     assert loads_client_json("[NaN]", strict=False)[0] != loads_client_json("[1]")[0]  # NaN != 1
+    # A body leaves a NUL and infinity to the field that reads them (one item of a batch refused).
+    assert loads_client_json('["a\\u0000", 1e999]') == ["a\x00", float("inf")]
     with pytest.raises(json.JSONDecodeError, match="Expecting value: line 1 column 2"):
         json.loads("[", cls=ClientJSONDecoder)
 
