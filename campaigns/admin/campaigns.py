@@ -1,18 +1,48 @@
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.utils import timezone
 
 from campaigns.models import Campaign, FloorQuota, OutcomeCode
 from campaigns.services.campaigns import (
     EDITABLE_FIELDS,
     CampaignError,
+    check_campaign,
     create_campaign,
     transition_campaign,
     update_campaign,
 )
 from campaigns.services.lists import request_list_build
-from campaigns.services.outcomes import OutcomeCodeError, check_outcome_code
+from campaigns.services.outcomes import DEFAULT_OUTCOME_CODES, OutcomeCodeError, check_outcome_code
+
+CLOSED_STATUSES = (Campaign.Status.FINISHED, Campaign.Status.CANCELLED)
+
+
+def service_error(form: forms.BaseForm, exc: CampaignError) -> ValidationError:
+    """The service's refusal as a form error on the field it names ("selection.regions" is shown on
+    `selection`), or a non-field error when the form has no such field (e.g. `status`)."""
+    field = exc.field.split(".", 1)[0].split("[", 1)[0]
+    return ValidationError({field if field in form.fields else NON_FIELD_ERRORS: str(exc)})
+
+
+class CampaignForm(forms.ModelForm):
+    class Meta:
+        model = Campaign
+        fields = list(EDITABLE_FIELDS)
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.errors:  # a field already refused: its own message is the one to read
+            return cleaned
+        data = {f: cleaned[f] for f in EDITABLE_FIELDS if f in cleaned}
+        try:
+            # The API's checks, so that save_model (which calls the same service) cannot fail.
+            cleaned.update(
+                check_campaign(data=data, campaign=None if self.instance._state.adding else self.instance)
+            )
+        except CampaignError as exc:
+            raise service_error(self, exc) from None
+        return cleaned
 
 
 class OutcomeCodeForm(forms.ModelForm):
@@ -32,14 +62,44 @@ class OutcomeCodeForm(forms.ModelForm):
         return data
 
 
-class OutcomeCodeInline(admin.TabularInline):
+class OutcomeCodeFormSet(forms.BaseInlineFormSet):
+    def clean(self):
+        super().clean()
+        if not self.instance._state.adding:
+            return
+        # `create_campaign` gives a new campaign the default codes before the inline rows are saved:
+        # one of the same name would break the one-code-per-campaign constraint.
+        defaults = {code for code, *_ in DEFAULT_OUTCOME_CODES}
+        for form in self.forms:
+            code = form.cleaned_data.get("code") if hasattr(form, "cleaned_data") else None
+            if code in defaults and not self._should_delete_form(form):
+                form.add_error(
+                    "code", f"{code!r} is a default code every new campaign gets; edit it once saved."
+                )
+
+
+class _ClosedCampaignInline(admin.TabularInline):
+    """A finished or cancelled campaign is closed to edits (`update_campaign`): its rows too."""
+
+    def has_add_permission(self, request, obj=None):
+        return super().has_add_permission(request, obj) and not (obj and obj.status in CLOSED_STATUSES)
+
+    def has_change_permission(self, request, obj=None):
+        return super().has_change_permission(request, obj) and not (obj and obj.status in CLOSED_STATUSES)
+
+    def has_delete_permission(self, request, obj=None):
+        return super().has_delete_permission(request, obj) and not (obj and obj.status in CLOSED_STATUSES)
+
+
+class OutcomeCodeInline(_ClosedCampaignInline):
     model = OutcomeCode
     form = OutcomeCodeForm
+    formset = OutcomeCodeFormSet
     extra = 0
     fields = ["code", "label", "category", "action", "retry_after_minutes", "max_retries"]
 
 
-class FloorQuotaInline(admin.TabularInline):
+class FloorQuotaInline(_ClosedCampaignInline):
     model = FloorQuota
     extra = 0
     fields = ["floor", "percent"]
@@ -70,6 +130,7 @@ class CampaignAdmin(admin.ModelAdmin):
     list_display = ["name", "kind", "advertiser", "status", "starts_on", "ends_on", "priority"]
     list_filter = ["status", "kind", "advertiser"]
     search_fields = ["name", "product"]
+    form = CampaignForm
     fields = [*EDITABLE_FIELDS, "status"]
     readonly_fields = ["status"]
     inlines = [OutcomeCodeInline, FloorQuotaInline]
@@ -81,6 +142,11 @@ class CampaignAdmin(admin.ModelAdmin):
         _transition_action("cancelled", "Cancel"),
         "build_lists",
     ]
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is not None and obj.status in CLOSED_STATUSES:  # closed to edits: shown as they were
+            return [*EDITABLE_FIELDS, "status"]
+        return self.readonly_fields
 
     def save_model(self, request, obj, form, change):
         data = {f: form.cleaned_data[f] for f in EDITABLE_FIELDS if f in form.cleaned_data}

@@ -148,18 +148,36 @@ EDITABLE_FIELDS = (
 )
 
 
-@transaction.atomic
-def create_campaign(*, data: dict[str, Any], actor: Any, now: datetime) -> Campaign:
-    """A new draft campaign with its own copy of the default outcome codes."""
+def check_campaign(*, data: dict[str, Any], campaign: Campaign | None = None) -> dict[str, Any]:
+    """`data` validated and normalised as `create_campaign` (campaign None) or `update_campaign`
+    would store it, without writing; raises CampaignError naming the field. The admin form calls it
+    too, so that it refuses exactly what the API refuses, on the field, before anything is saved."""
+    if "status" in data:
+        raise CampaignError("status", "Change the status with a transition, not an edit.")
+    if campaign is not None and campaign.status in (S.FINISHED, S.CANCELLED):
+        raise CampaignError("status", f"A {campaign.status} campaign cannot be edited.")
     data = _clean(data)
     unknown = set(data) - set(EDITABLE_FIELDS)
     if unknown:
         raise CampaignError(sorted(unknown)[0], "Not a campaign field.")
-    if "countries" not in data:
-        raise CampaignError("countries", "A campaign needs at least one callee country.")
-    data["selection"] = clean_selection(data.get("selection"), countries=data["countries"])
-    if data.get("starts_on") and data.get("ends_on") and data["ends_on"] < data["starts_on"]:
+    if campaign is None:
+        if "countries" not in data:
+            raise CampaignError("countries", "A campaign needs at least one callee country.")
+        data["selection"] = clean_selection(data.get("selection"), countries=data["countries"])
+    elif "selection" in data or "countries" in data:
+        countries = data.get("countries", campaign.countries)
+        data["selection"] = clean_selection(data.get("selection", campaign.selection), countries=countries)
+    starts_on = data.get("starts_on", campaign.starts_on if campaign else None)
+    ends_on = data.get("ends_on", campaign.ends_on if campaign else None)
+    if starts_on and ends_on and ends_on < starts_on:
         raise CampaignError("ends_on", "ends_on is before starts_on.")
+    return data
+
+
+@transaction.atomic
+def create_campaign(*, data: dict[str, Any], actor: Any, now: datetime) -> Campaign:
+    """A new draft campaign with its own copy of the default outcome codes."""
+    data = check_campaign(data=data)
     campaign = Campaign.objects.create(**data, status=S.DRAFT)
     seed_default_outcome_codes(campaign=campaign)
     audit(actor, "campaigns.campaign.created", campaign, {"countries": campaign.countries}, at=now)
@@ -170,24 +188,13 @@ def create_campaign(*, data: dict[str, Any], actor: Any, now: datetime) -> Campa
 def update_campaign(*, campaign: Campaign, data: dict[str, Any], actor: Any, now: datetime) -> Campaign:
     """Edit a campaign's definition. Status is not editable here (see `transition_campaign`);
     a finished or cancelled campaign is closed to edits."""
-    if "status" in data:
-        raise CampaignError("status", "Change the status with a transition, not an edit.")
     campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
-    if campaign.status in (S.FINISHED, S.CANCELLED):
-        raise CampaignError("status", f"A {campaign.status} campaign cannot be edited.")
-    data = _clean(data)
-    countries = data.get("countries", campaign.countries)
-    if "selection" in data or "countries" in data:
-        data["selection"] = clean_selection(data.get("selection", campaign.selection), countries=countries)
+    data = check_campaign(data=data, campaign=campaign)
     changed = {}
     for key, value in data.items():
-        if key not in EDITABLE_FIELDS:
-            raise CampaignError(key, "Not a campaign field.")
         if getattr(campaign, key) != value:
             changed[key] = value
             setattr(campaign, key, value)
-    if campaign.ends_on < campaign.starts_on:
-        raise CampaignError("ends_on", "ends_on is before starts_on.")
     if changed:
         campaign.save()
         audit(

@@ -1,0 +1,126 @@
+"""Fuzzing findings on the admin: bad input gets an error on its field (never a 500), and admin
+writes go through the services the API uses, audited the same way."""
+
+import pytest
+from django.test import Client
+
+from campaigns.models import Campaign, OutcomeCode
+from contacts.models import AuditEntry
+from tests.factories import AdvertiserFactory, CampaignFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def root(db):
+    user = UserFactory(username="root")
+    user.is_staff = user.is_superuser = True
+    user.save()
+    client = Client(raise_request_exception=False)
+    client.force_login(user)
+    return client
+
+
+def _inline_management(prefix: str, total: int = 0, initial: int = 0) -> dict:
+    return {
+        f"{prefix}-TOTAL_FORMS": str(total),
+        f"{prefix}-INITIAL_FORMS": str(initial),
+        f"{prefix}-MIN_NUM_FORMS": "0",
+        f"{prefix}-MAX_NUM_FORMS": "1000",
+    }
+
+
+def _campaign_data(advertiser, **overrides) -> dict:
+    data = {
+        "name": "Spring test drive",
+        "kind": Campaign.Kind.TEST_DRIVE,
+        "advertiser": str(advertiser.pk),
+        "product": "Model E",
+        "countries": '["FR"]',
+        "languages": '["fr"]',
+        "starts_on": "2026-03-01",
+        "ends_on": "2026-04-30",
+        "priority": "0",
+        "selection": "{}",
+        "max_attempts": "4",
+        "script": "",
+        **_inline_management("outcome_codes"),
+        **_inline_management("floor_quotas"),
+    }
+    data.update(overrides)
+    return {k: v for k, v in data.items() if v is not None}
+
+
+def _errors(response) -> dict:
+    form = response.context["adminform"].form
+    return {field: list(errors) for field, errors in form.errors.items()}
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field", "message"),
+    [
+        ({"languages": ""}, "languages", "languages must be a list of non-empty strings."),
+        ({"countries": '"FR"'}, "countries", "countries must be a list of non-empty strings."),
+        ({"ends_on": "2026-02-01"}, "ends_on", "ends_on is before starts_on."),
+        (
+            {"selection": '{"region": ["69"]}'},
+            "selection",
+            "Unknown selection key(s): region. Allowed: countries, regions, postcodes, sources, tags, "
+            "audience, languages, not_contacted_days.",
+        ),
+    ],
+)
+def test_campaign_add_shows_the_service_refusal_on_its_field(root, overrides, field, message):
+    data = _campaign_data(AdvertiserFactory(), **overrides)
+    response = root.post("/admin/campaigns/campaign/add/", data)
+    assert response.status_code == 200
+    assert _errors(response) == {field: [message]}
+    assert Campaign.objects.count() == 0
+    assert AuditEntry.objects.count() == 0
+
+
+def test_campaign_change_shows_the_service_refusal_on_its_field(root):
+    campaign = CampaignFactory()
+    data = _campaign_data(campaign.advertiser, ends_on="2025-01-01", starts_on="2026-01-01")
+    response = root.post(f"/admin/campaigns/campaign/{campaign.pk}/change/", data)
+    assert response.status_code == 200
+    assert _errors(response) == {"ends_on": ["ends_on is before starts_on."]}
+    campaign.refresh_from_db()
+    assert campaign.ends_on.isoformat() == "2027-12-31"
+
+
+@pytest.mark.parametrize("status", [Campaign.Status.CANCELLED, Campaign.Status.FINISHED])
+def test_closed_campaign_change_form_is_read_only_and_refuses_a_save(root, status):
+    campaign = CampaignFactory(status=status)
+    page = root.get(f"/admin/campaigns/campaign/{campaign.pk}/change/")
+    assert page.status_code == 200
+    assert page.context["adminform"].form.fields == {}
+    response = root.post(
+        f"/admin/campaigns/campaign/{campaign.pk}/change/",
+        {**_inline_management("outcome_codes"), **_inline_management("floor_quotas")},
+    )
+    assert response.status_code == 200
+    assert _errors(response) == {"__all__": [f"A {status} campaign cannot be edited."]}
+    assert AuditEntry.objects.count() == 0
+
+
+def test_campaign_add_refuses_an_inline_outcome_code_named_like_a_default(root):
+    data = _campaign_data(
+        AdvertiserFactory(),
+        **_inline_management("outcome_codes", total=1),
+        **{
+            "outcome_codes-0-code": "no_answer",
+            "outcome_codes-0-label": "Nobody",
+            "outcome_codes-0-category": OutcomeCode.Category.NO_CONTACT,
+            "outcome_codes-0-action": OutcomeCode.Action.RETRY,
+            "outcome_codes-0-retry_after_minutes": "60",
+            "outcome_codes-0-max_retries": "3",
+        },
+    )
+    response = root.post("/admin/campaigns/campaign/add/", data)
+    assert response.status_code == 200
+    formset = response.context["inline_admin_formsets"][0].formset
+    assert formset.errors == [
+        {"code": ["'no_answer' is a default code every new campaign gets; edit it once saved."]}
+    ]
+    assert Campaign.objects.count() == 0
