@@ -1,9 +1,11 @@
+from django import forms
 from django.contrib import admin
 from django.utils import timezone
 
+from campaigns.admin.campaigns import service_error
 from campaigns.admin.scoping import FloorScopedAdminMixin
 from campaigns.models import Floor
-from campaigns.services.floors import save_floor
+from campaigns.services.floors import FloorError, check_floor, save_floor
 
 _FIELDS = [
     "code",
@@ -20,6 +22,23 @@ _FIELDS = [
 ]
 
 
+class FloorForm(forms.ModelForm):
+    class Meta:
+        model = Floor
+        fields = _FIELDS
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.errors:  # a field already refused: its own message is the one to read
+            return cleaned
+        try:
+            # The API's checks, so that save_model (which calls the same service) cannot fail.
+            cleaned.update(check_floor({f: cleaned[f] for f in _FIELDS if f in cleaned}))
+        except FloorError as exc:
+            raise service_error(self, exc) from None
+        return cleaned
+
+
 @admin.register(Floor)
 class FloorAdmin(FloorScopedAdminMixin, admin.ModelAdmin):
     """Floors. Saving goes through `save_floor` (validated, audited, and a change of reach or size
@@ -29,6 +48,7 @@ class FloorAdmin(FloorScopedAdminMixin, admin.ModelAdmin):
     list_display = ["code", "name", "site_city", "country", "time_zone", "seats", "active"]
     list_filter = ["active", "country"]
     search_fields = ["code", "name", "site_city", "outsourcer"]
+    form = FloorForm
     fields = _FIELDS
 
     def save_model(self, request, obj, form, change):

@@ -55,6 +55,12 @@ def clean_opening_hours(value: Any, field: str = "opening_hours") -> dict[str, l
     return out
 
 
+def check_floor(data: dict[str, Any]) -> dict[str, Any]:
+    """`data` validated and normalised as `save_floor` stores it; raises FloorError naming the field.
+    The admin form calls it too, so that it refuses what the API refuses, on the field."""
+    return _clean(data)
+
+
 def _clean(data: dict[str, Any]) -> dict[str, Any]:
     data = dict(data)
     if "time_zone" in data:

@@ -4,9 +4,9 @@ writes go through the services the API uses, audited the same way."""
 import pytest
 from django.test import Client
 
-from campaigns.models import Campaign, OutcomeCode
+from campaigns.models import Campaign, Floor, OutcomeCode
 from contacts.models import AuditEntry
-from tests.factories import AdvertiserFactory, CampaignFactory, UserFactory
+from tests.factories import AdvertiserFactory, CampaignFactory, FloorFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -124,3 +124,53 @@ def test_campaign_add_refuses_an_inline_outcome_code_named_like_a_default(root):
         {"code": ["'no_answer' is a default code every new campaign gets; edit it once saved."]}
     ]
     assert Campaign.objects.count() == 0
+
+
+def _floor_data(**overrides) -> dict:
+    data = {
+        "code": "dakar",
+        "name": "Dakar Plateau",
+        "site_city": "Dakar",
+        "country": "SN",
+        "time_zone": "Africa/Dakar",
+        "languages": '["fr", "wo"]',
+        "callee_countries": '["FR", "BE"]',
+        "seats": "70",
+        "opening_hours": '{"0": [["08:00", "18:00"]]}',
+        "outsourcer": "",
+        "active": "on",
+    }
+    data.update(overrides)
+    return data
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field", "message"),
+    [
+        ({"time_zone": "Europe/Pariss"}, "time_zone", "'Europe/Pariss' is not an IANA time zone."),
+        ({"time_zone": "Europe"}, "time_zone", "'Europe' is not an IANA time zone."),
+        ({"time_zone": "Mars/Olympus"}, "time_zone", "'Mars/Olympus' is not an IANA time zone."),
+        ({"languages": '"fr"'}, "languages", "languages must be a list of codes."),
+        ({"callee_countries": "[1]"}, "callee_countries", "callee_countries must be a list of codes."),
+        (
+            {"opening_hours": '{"0": [["18:00", "09:00"]]}'},
+            "opening_hours",
+            "Weekday 0: 18:00–09:00 ends before it starts.",
+        ),
+    ],
+)
+def test_floor_add_shows_the_service_refusal_on_its_field(root, overrides, field, message):
+    response = root.post("/admin/campaigns/floor/add/", _floor_data(**overrides))
+    assert response.status_code == 200
+    assert _errors(response) == {field: [message]}
+    assert Floor.objects.count() == 0
+    assert AuditEntry.objects.count() == 0
+
+
+def test_floor_change_shows_the_service_refusal_on_its_field(root):
+    floor = FloorFactory(code="dakar", time_zone="Africa/Dakar")
+    response = root.post(f"/admin/campaigns/floor/{floor.pk}/change/", _floor_data(time_zone="Europe"))
+    assert response.status_code == 200
+    assert _errors(response) == {"time_zone": ["'Europe' is not an IANA time zone."]}
+    floor.refresh_from_db()
+    assert floor.time_zone == "Africa/Dakar"
