@@ -28,6 +28,7 @@ from campaigns.services.notices import (
     check_language_and_audio,
     publish_notice,
 )
+from campaigns.services.policies import MAX_DAYS
 from campaigns.services.recordings import (
     RecordingAudioMissing,
     open_for_playback,
@@ -115,8 +116,23 @@ class RecordingNoticeAdmin(admin.ModelAdmin):
             messages.info(request, f"Published as version {new.version}; version {original.version} is kept.")
 
 
+class CampaignRecordingPolicyForm(forms.ModelForm):
+    class Meta:
+        model = CampaignRecordingPolicy
+        fields = ["campaign", "retention_days"]
+
+    def clean_retention_days(self):
+        days = self.cleaned_data["retention_days"]
+        # The bound `set_campaign_retention` enforces (and the API answers 400 with): refused here
+        # on the field, instead of a ValidationError out of save_model.
+        if days is not None and days > MAX_DAYS:
+            raise ValidationError(f"Must be at most {MAX_DAYS} days (100 years).")
+        return days
+
+
 @admin.register(CampaignRecordingPolicy)
 class CampaignRecordingPolicyAdmin(admin.ModelAdmin):
+    form = CampaignRecordingPolicyForm
     list_display = ["campaign", "retention_days", "updated_at"]
     autocomplete_fields: list = []
     raw_id_fields = ["campaign"]

@@ -4,7 +4,7 @@ writes go through the services the API uses, audited the same way."""
 import pytest
 from django.test import Client
 
-from campaigns.models import Campaign, Floor, OutcomeCode
+from campaigns.models import Campaign, CampaignRecordingPolicy, Floor, OutcomeCode
 from contacts.models import AuditEntry
 from tests.factories import AdvertiserFactory, CampaignFactory, FloorFactory, UserFactory
 
@@ -174,3 +174,15 @@ def test_floor_change_shows_the_service_refusal_on_its_field(root):
     assert _errors(response) == {"time_zone": ["'Europe' is not an IANA time zone."]}
     floor.refresh_from_db()
     assert floor.time_zone == "Africa/Dakar"
+
+
+def test_recording_policy_add_refuses_a_retention_past_the_bound_on_its_field(root):
+    campaign = CampaignFactory()
+    response = root.post(
+        "/admin/campaigns/campaignrecordingpolicy/add/",
+        {"campaign": str(campaign.pk), "retention_days": "36501"},
+    )
+    assert response.status_code == 200
+    assert _errors(response) == {"retention_days": ["Must be at most 36500 days (100 years)."]}
+    assert CampaignRecordingPolicy.objects.count() == 0
+    assert AuditEntry.objects.count() == 0
