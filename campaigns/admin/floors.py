@@ -51,6 +51,11 @@ class FloorAdmin(FloorScopedAdminMixin, admin.ModelAdmin):
     form = FloorForm
     fields = _FIELDS
 
+    def has_delete_permission(self, request, obj=None):
+        # As over the API: a floor is closed with `active` off, never deleted. Deleting it would set
+        # its leads' floor to NULL without an audit entry and drop where its attempts were made.
+        return False
+
     def save_model(self, request, obj, form, change):
         data = {f: form.cleaned_data[f] for f in _FIELDS if f in form.cleaned_data}
         saved = save_floor(data=data, actor=request.user, now=timezone.now(), floor=obj if change else None)

@@ -6,7 +6,7 @@ from django.test import Client
 
 from campaigns.models import Campaign, CampaignRecordingPolicy, Floor, OutcomeCode
 from contacts.models import AuditEntry
-from tests.factories import AdvertiserFactory, CampaignFactory, FloorFactory, UserFactory
+from tests.factories import AdvertiserFactory, CampaignFactory, FloorFactory, LeadFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -186,3 +186,18 @@ def test_recording_policy_add_refuses_a_retention_past_the_bound_on_its_field(ro
     assert _errors(response) == {"retention_days": ["Must be at most 36500 days (100 years)."]}
     assert CampaignRecordingPolicy.objects.count() == 0
     assert AuditEntry.objects.count() == 0
+
+
+def test_floor_cannot_be_deleted_in_the_admin(root):
+    floor = FloorFactory()
+    lead = LeadFactory(floor=floor)
+    response = root.post(f"/admin/campaigns/floor/{floor.pk}/delete/", {"post": "yes"})
+    assert response.status_code == 403
+    bulk = root.post(
+        "/admin/campaigns/floor/",
+        {"action": "delete_selected", "_selected_action": [floor.pk], "post": "yes"},
+    )
+    assert bulk.status_code == 200  # the action is not offered: "No action selected."
+    lead.refresh_from_db()
+    assert lead.floor_id == floor.pk
+    assert Floor.objects.filter(pk=floor.pk).exists()
