@@ -143,6 +143,19 @@ class CampaignAdmin(admin.ModelAdmin):
         "build_lists",
     ]
 
+    def has_delete_permission(self, request, obj=None):
+        # As over the API: only a draft without a list may go; any other campaign is cancelled
+        # (an audited transition), so that its leads and attempts stay as proof.
+        if obj is not None and (obj.status != Campaign.Status.DRAFT or obj.leads.exists()):
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def get_actions(self, request):
+        # "Delete selected" would bypass the per-campaign rule above.
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
     def get_readonly_fields(self, request, obj=None):
         if obj is not None and obj.status in CLOSED_STATUSES:  # closed to edits: shown as they were
             return [*EDITABLE_FIELDS, "status"]

@@ -13,6 +13,11 @@ class AgentAdmin(FloorScopedAdminMixin, admin.ModelAdmin):
     search_fields = ["code"]
     raw_id_fields = ["user"]
 
+    def has_delete_permission(self, request, obj=None):
+        # No delete over the API either: attempts and evaluations keep the pseudonym, and a delete
+        # here would be unaudited. A departed agent's user is deactivated instead.
+        return False
+
 
 @admin.register(DiallerIntegration)
 class DiallerIntegrationAdmin(admin.ModelAdmin):
@@ -35,6 +40,10 @@ class DiallerIntegrationAdmin(admin.ModelAdmin):
     actions = ["revoke"]
 
     def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        # Revoke instead (audited, kills the tokens): a delete left no audit entry.
         return False
 
     @admin.action(description="Revoke the selected credentials", permissions=["change"])

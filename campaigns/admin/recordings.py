@@ -149,6 +149,12 @@ class CampaignRecordingPolicyAdmin(admin.ModelAdmin):
             campaign=obj.campaign, retention_days=None, actor=request.user, now=timezone.now()
         )
 
+    def delete_queryset(self, request, queryset):
+        # "Delete selected" calls this, not delete_model: each removal is audited the same way.
+        now = timezone.now()
+        for policy in queryset.select_related("campaign"):
+            set_campaign_retention(campaign=policy.campaign, retention_days=None, actor=request.user, now=now)
+
 
 @admin.register(Recording)
 class RecordingAdmin(FloorScopedAdminMixin, admin.ModelAdmin):

@@ -3,10 +3,18 @@ writes go through the services the API uses, audited the same way."""
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
-from campaigns.models import Campaign, CampaignRecordingPolicy, Floor, OutcomeCode
+from campaigns.models import Campaign, CampaignRecordingPolicy, DiallerIntegration, Floor, OutcomeCode
 from contacts.models import AuditEntry
-from tests.factories import AdvertiserFactory, CampaignFactory, FloorFactory, LeadFactory, UserFactory
+from tests.factories import (
+    AdvertiserFactory,
+    AgentFactory,
+    CampaignFactory,
+    FloorFactory,
+    LeadFactory,
+    UserFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -201,3 +209,50 @@ def test_floor_cannot_be_deleted_in_the_admin(root):
     lead.refresh_from_db()
     assert lead.floor_id == floor.pk
     assert Floor.objects.filter(pk=floor.pk).exists()
+
+
+def test_bulk_delete_of_recording_policies_is_audited(root):
+    policies = [
+        CampaignRecordingPolicy.objects.create(campaign=CampaignFactory(), retention_days=days)
+        for days in (30, 90)
+    ]
+    response = root.post(
+        "/admin/campaigns/campaignrecordingpolicy/",
+        {"action": "delete_selected", "_selected_action": [p.pk for p in policies], "post": "yes"},
+    )
+    assert response.status_code == 302
+    assert CampaignRecordingPolicy.objects.count() == 0
+    entries = AuditEntry.objects.filter(action="campaigns.recording_policy.changed").order_by("id")
+    assert sorted((e.details["retention_days"], e.details["previous"]) for e in entries) == [
+        (None, 30),
+        (None, 90),
+    ]
+
+
+# With other actions on offer, an unknown one redirects with "No action selected."; without any,
+# the post is not an action at all and the list is shown again.
+@pytest.mark.parametrize(
+    ("url", "bulk_status"), [("agent", 200), ("diallerintegration", 302), ("campaign", 302)]
+)
+def test_admins_without_an_audited_delete_offer_none(root, url, bulk_status):
+    if url == "agent":
+        obj = AgentFactory()
+    elif url == "diallerintegration":
+        obj = DiallerIntegration.objects.create(name="acme", user=UserFactory(), created_at=timezone.now())
+    else:
+        obj = CampaignFactory(status=Campaign.Status.RUNNING)
+    response = root.post(f"/admin/campaigns/{url}/{obj.pk}/delete/", {"post": "yes"})
+    assert response.status_code == 403
+    bulk = root.post(
+        f"/admin/campaigns/{url}/", {"action": "delete_selected", "_selected_action": [obj.pk], "post": "yes"}
+    )
+    assert bulk.status_code == bulk_status
+    assert type(obj).objects.filter(pk=obj.pk).exists()
+    assert AuditEntry.objects.count() == 0
+
+
+def test_a_draft_campaign_without_leads_may_still_be_deleted(root):
+    campaign = CampaignFactory()
+    response = root.post(f"/admin/campaigns/campaign/{campaign.pk}/delete/", {"post": "yes"})
+    assert response.status_code == 302
+    assert not Campaign.objects.filter(pk=campaign.pk).exists()
