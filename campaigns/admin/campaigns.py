@@ -8,7 +8,9 @@ from campaigns.services.campaigns import (
     EDITABLE_FIELDS,
     CampaignError,
     check_campaign,
+    check_floor_quotas,
     create_campaign,
+    set_floor_quotas,
     transition_campaign,
     update_campaign,
 )
@@ -99,8 +101,29 @@ class OutcomeCodeInline(_ClosedCampaignInline):
     fields = ["code", "label", "category", "action", "retry_after_minutes", "max_retries"]
 
 
+class FloorQuotaFormSet(forms.BaseInlineFormSet):
+    def quotas(self) -> dict:
+        """Floor → percent of the rows kept (not marked for deletion), once the formset is valid."""
+        return {
+            form.cleaned_data["floor"]: form.cleaned_data["percent"]
+            for form in self.forms
+            if form.cleaned_data.get("floor") is not None and not self._should_delete_form(form)
+        }
+
+    def clean(self):
+        super().clean()
+        if any(self.errors):  # a row already refused: its own message is the one to read
+            return
+        try:
+            # The API's rule (they add up to 100), so that save_formset's service call cannot fail.
+            check_floor_quotas(self.quotas())
+        except CampaignError as exc:
+            raise ValidationError(str(exc)) from None
+
+
 class FloorQuotaInline(_ClosedCampaignInline):
     model = FloorQuota
+    formset = FloorQuotaFormSet
     extra = 0
     fields = ["floor", "percent"]
 
@@ -170,6 +193,18 @@ class CampaignAdmin(admin.ModelAdmin):
             saved = create_campaign(data=data, actor=request.user, now=now)
         obj.pk = saved.pk
         obj.status = saved.status
+
+    def save_formset(self, request, form, formset, change):
+        if isinstance(formset, FloorQuotaFormSet):
+            # The whole set through the service, which replaces the quotas and audits them.
+            if formset.has_changed():
+                set_floor_quotas(
+                    campaign=form.instance, quotas=formset.quotas(), actor=request.user, now=timezone.now()
+                )
+            # The admin's change message reads these; the audit entry holds the quotas themselves.
+            formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+            return
+        super().save_formset(request, form, formset, change)
 
     @admin.action(description="Build or rebuild the call list", permissions=["change"])
     def build_lists(self, request, queryset):

@@ -233,18 +233,24 @@ def transition_campaign(*, campaign: Campaign, to: str, actor: Any, now: datetim
     return current
 
 
-@transaction.atomic
-def set_floor_quotas(
-    *, campaign: Campaign, quotas: dict[Floor, int], actor: Any, now: datetime
-) -> list[FloorQuota]:
-    """Replace the campaign's quotas (percent per floor). An empty dict returns to the capacity split.
-    Percentages must add up to 100 (the share of the campaign's leads each floor should hold)."""
+def check_floor_quotas(quotas: dict[Floor, int]) -> None:
+    """Raise CampaignError unless each quota is 0–100 and, when there are any, they add up to 100.
+    The admin's quota inline calls it too, so that it refuses what the API refuses."""
     for floor, percent in quotas.items():
         if isinstance(percent, bool) or not isinstance(percent, int) or not 0 <= percent <= 100:
             raise CampaignError("quotas", f"Quota of floor {floor.code} must be an integer 0–100.")
     total = sum(quotas.values())
     if quotas and total != 100:
         raise CampaignError("quotas", f"Quotas add up to {total}%, not 100%.")
+
+
+@transaction.atomic
+def set_floor_quotas(
+    *, campaign: Campaign, quotas: dict[Floor, int], actor: Any, now: datetime
+) -> list[FloorQuota]:
+    """Replace the campaign's quotas (percent per floor). An empty dict returns to the capacity split.
+    Percentages must add up to 100 (the share of the campaign's leads each floor should hold)."""
+    check_floor_quotas(quotas)
     FloorQuota.objects.filter(campaign=campaign).delete()
     rows = FloorQuota.objects.bulk_create(
         [FloorQuota(campaign=campaign, floor=floor, percent=percent) for floor, percent in quotas.items()]

@@ -256,3 +256,37 @@ def test_a_draft_campaign_without_leads_may_still_be_deleted(root):
     response = root.post(f"/admin/campaigns/campaign/{campaign.pk}/delete/", {"post": "yes"})
     assert response.status_code == 302
     assert not Campaign.objects.filter(pk=campaign.pk).exists()
+
+
+def _quota_rows(*rows, initial=0) -> dict:
+    data = _inline_management("floor_quotas", total=len(rows), initial=initial)
+    for i, (floor, percent) in enumerate(rows):
+        data[f"floor_quotas-{i}-floor"] = str(floor.pk)
+        data[f"floor_quotas-{i}-percent"] = str(percent)
+    return data
+
+
+def test_campaign_quota_inline_refuses_a_total_other_than_100(root):
+    campaign = CampaignFactory()
+    lyon, dakar = FloorFactory(), FloorFactory()
+    data = _campaign_data(campaign.advertiser, **_quota_rows((lyon, 10), (dakar, 5)))
+    response = root.post(f"/admin/campaigns/campaign/{campaign.pk}/change/", data)
+    assert response.status_code == 200
+    formset = response.context["inline_admin_formsets"][1].formset
+    assert formset.non_form_errors() == ["Quotas add up to 15%, not 100%."]
+    assert campaign.floor_quotas.count() == 0
+    assert AuditEntry.objects.count() == 0
+
+
+def test_campaign_quota_inline_saves_through_the_audited_service(root):
+    campaign = CampaignFactory()
+    lyon, dakar = FloorFactory(code="lyon"), FloorFactory(code="dakar")
+    data = _campaign_data(campaign.advertiser, **_quota_rows((lyon, 60), (dakar, 40)))
+    response = root.post(f"/admin/campaigns/campaign/{campaign.pk}/change/", data)
+    assert response.status_code == 302
+    assert sorted(campaign.floor_quotas.values_list("floor__code", "percent")) == [
+        ("dakar", 40),
+        ("lyon", 60),
+    ]
+    entry = AuditEntry.objects.get(action="campaigns.campaign.quotas_set")
+    assert entry.details == {"quotas": {"lyon": 60, "dakar": 40}}
