@@ -1,17 +1,53 @@
+from django import forms
 from django.contrib import admin, messages
 from django.utils import timezone
 
+from campaigns.admin.campaigns import service_error
 from campaigns.admin.scoping import FloorScopedAdminMixin
 from campaigns.models import Agent, DiallerIntegration
 from campaigns.services.diallers import revoke_dialler_credential
+from campaigns.services.floors import FloorError, check_agent, save_agent
+
+_AGENT_FIELDS = ["user", "floor", "languages", "is_supervisor"]
+
+
+class AgentForm(forms.ModelForm):
+    class Meta:
+        model = Agent
+        fields = _AGENT_FIELDS
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.errors:  # a field already refused: its own message is the one to read
+            return cleaned
+        try:
+            cleaned.update(check_agent({f: cleaned[f] for f in _AGENT_FIELDS if f in cleaned}))
+        except FloorError as exc:
+            raise service_error(self, exc) from None
+        return cleaned
 
 
 @admin.register(Agent)
 class AgentAdmin(FloorScopedAdminMixin, admin.ModelAdmin):
+    """Agent profiles, saved by `save_agent` (audited). The pseudonymous `code` is the service's,
+    given once and never changed (quality reports over time must stay comparable)."""
+
+    form = AgentForm
     list_display = ["code", "floor", "is_supervisor"]
     list_filter = ["floor", "is_supervisor"]
     search_fields = ["code"]
     raw_id_fields = ["user"]
+    fields = ["code", *_AGENT_FIELDS]
+    readonly_fields = ["code"]
+
+    def save_model(self, request, obj, form, change):
+        data = {f: form.cleaned_data[f] for f in _AGENT_FIELDS if f in form.cleaned_data}
+        # The form already wrote its values onto `obj`: the service compares with the stored row, so
+        # that the audit names what changed.
+        stored = Agent.objects.get(pk=obj.pk) if change else None
+        saved = save_agent(data=data, actor=request.user, now=timezone.now(), agent=stored)
+        obj.pk, obj.code = saved.pk, saved.code
+        obj._state.adding = False
 
     def has_delete_permission(self, request, obj=None):
         # No delete over the API either: attempts and evaluations keep the pseudonym, and a delete

@@ -128,14 +128,21 @@ def new_agent_code() -> str:
     return f"AG-{secrets.token_hex(4).upper()}"
 
 
+def check_agent(data: dict[str, Any]) -> dict[str, Any]:
+    """`data` as `save_agent` stores it (no `code`: it is the service's; languages as a floor's);
+    raises FloorError naming the field. The admin form calls it too."""
+    data = dict(data)
+    data.pop("code", None)
+    if "languages" in data:
+        data["languages"] = _clean({"languages": data["languages"]})["languages"]
+    return data
+
+
 @transaction.atomic
 def save_agent(*, data: dict[str, Any], actor: Any, now: dt.datetime, agent: Agent | None = None) -> Agent:
     """Create or change an agent profile. The pseudonymous code is set once and never changes, so
     quality reports over time stay comparable without naming anyone."""
-    data = dict(data)
-    data.pop("code", None)
-    if "languages" in data:
-        data = {**data, **{"languages": _clean({"languages": data["languages"]})["languages"]}}
+    data = check_agent(data)
     if agent is None:
         user = data.get("user")
         if user is not None and Agent.objects.filter(user=user).exists():

@@ -5,7 +5,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from campaigns.models import Campaign, CampaignRecordingPolicy, DiallerIntegration, Floor, OutcomeCode
+from campaigns.models import Agent, Campaign, CampaignRecordingPolicy, DiallerIntegration, Floor, OutcomeCode
 from contacts.models import AuditEntry
 from tests.factories import (
     AdvertiserFactory,
@@ -290,3 +290,32 @@ def test_campaign_quota_inline_saves_through_the_audited_service(root):
     ]
     entry = AuditEntry.objects.get(action="campaigns.campaign.quotas_set")
     assert entry.details == {"quotas": {"lyon": 60, "dakar": 40}}
+
+
+def test_agent_code_is_read_only_and_languages_are_checked_as_over_the_api(root):
+    agent = AgentFactory(code="AG-00001")
+    url = f"/admin/campaigns/agent/{agent.pk}/change/"
+    data = {"user": str(agent.user_id), "floor": str(agent.floor_id), "languages": '"not a list"'}
+    response = root.post(url, {**data, "code": "AG-RENAMED"})
+    assert response.status_code == 200
+    assert _errors(response) == {"languages": ["languages must be a list of codes."]}
+    response = root.post(url, {**data, "languages": '["FR", "wo"]', "code": "AG-RENAMED"})
+    assert response.status_code == 302
+    agent.refresh_from_db()
+    assert (agent.code, agent.languages) == ("AG-00001", ["fr", "wo"])
+    entry = AuditEntry.objects.get(action="campaigns.agent.changed")
+    assert entry.details == {"fields": ["languages"]}
+
+
+def test_agent_added_in_the_admin_gets_a_service_code_and_an_audit_entry(root):
+    floor = FloorFactory()
+    user = UserFactory()
+    response = root.post(
+        "/admin/campaigns/agent/add/",
+        {"user": str(user.pk), "floor": str(floor.pk), "languages": '["fr"]', "code": "AG-MINE"},
+    )
+    assert response.status_code == 302
+    agent = Agent.objects.get(user=user)
+    assert agent.code != "AG-MINE"
+    assert agent.code.startswith("AG-")
+    assert AuditEntry.objects.filter(action="campaigns.agent.created").count() == 1
