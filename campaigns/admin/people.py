@@ -62,7 +62,9 @@ class DiallerIntegrationAdmin(admin.ModelAdmin):
 
     list_display = ["name", "created_at", "last_used_at", "revoked_at"]
     list_filter = ["floors"]
-    readonly_fields = ["name", "user", "created_at", "created_by", "last_used_at", "revoked_at"]
+    # `floors` is read-only as over the API: they decide which leads the credential may lease, so
+    # they are fixed when it is issued (audited with them); another reach is another credential.
+    readonly_fields = ["name", "floors", "user", "created_at", "created_by", "last_used_at", "revoked_at"]
     fields = [
         "name",
         "description",

@@ -319,3 +319,17 @@ def test_agent_added_in_the_admin_gets_a_service_code_and_an_audit_entry(root):
     assert agent.code != "AG-MINE"
     assert agent.code.startswith("AG-")
     assert AuditEntry.objects.filter(action="campaigns.agent.created").count() == 1
+
+
+def test_dialler_integration_floors_cannot_be_changed_in_the_admin(root):
+    lyon, dakar = FloorFactory(), FloorFactory()
+    integration = DiallerIntegration.objects.create(
+        name="acme", user=UserFactory(), created_at=timezone.now()
+    )
+    integration.floors.set([lyon])
+    response = root.post(
+        f"/admin/campaigns/diallerintegration/{integration.pk}/change/",
+        {"description": "widened", "floors": [str(lyon.pk), str(dakar.pk)]},
+    )
+    assert response.status_code == 302
+    assert list(integration.floors.values_list("pk", flat=True)) == [lyon.pk]
