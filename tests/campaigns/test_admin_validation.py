@@ -6,6 +6,7 @@ from django.test import Client
 from django.utils import timezone
 
 from campaigns.models import Agent, Campaign, CampaignRecordingPolicy, DiallerIntegration, Floor, OutcomeCode
+from campaigns.roles import sync_role_permissions
 from contacts.models import AuditEntry
 from tests.factories import (
     AdvertiserFactory,
@@ -333,3 +334,24 @@ def test_dialler_integration_floors_cannot_be_changed_in_the_admin(root):
     )
     assert response.status_code == 302
     assert list(integration.floors.values_list("pk", flat=True)) == [lyon.pk]
+
+
+# A filter with a single choice is not shown; Lead.floor is nullable, so its filter adds "(None)".
+@pytest.mark.parametrize(
+    ("url", "role", "shown"),
+    [("lead", "agent", True), ("lead", "floor_supervisor", True), ("agent", "floor_supervisor", False)],
+)
+def test_floor_filter_lists_only_the_users_floors(url, role, shown):
+    sync_role_permissions()
+    dakar = FloorFactory(code="dakar", name="Dakar Plateau", site_city="Dakar")
+    FloorFactory(code="porto", name="Porto Norte", site_city="Porto")
+    user = AgentFactory(floor=dakar, is_supervisor=role == "floor_supervisor", user__roles=[role]).user
+    user.is_staff = True
+    user.save()
+    client = Client()
+    client.force_login(user)
+    response = client.get(f"/admin/campaigns/{url}/")
+    assert response.status_code == 200
+    floor_filters = [f.lookup_choices for f in response.context["cl"].filter_specs if f.title == "floor"]
+    assert floor_filters == ([[(dakar.pk, "Dakar Plateau (Dakar)")]] if shown else [])
+    assert "Porto" not in response.content.decode()
