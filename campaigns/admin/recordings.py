@@ -15,6 +15,7 @@ from django.utils.html import format_html
 from campaigns.admin.scoping import FloorScopedAdminMixin
 from campaigns.models import CampaignRecordingPolicy, Recording, RecordingNotice
 from campaigns.playback import playback_response
+from campaigns.selectors.notices import country_day
 from campaigns.selectors.recordings import (
     DUE_SOON_DAYS,
     non_compliant_attempts,
@@ -22,12 +23,12 @@ from campaigns.selectors.recordings import (
     recordings_due_for_purge,
 )
 from campaigns.selectors.scoping import floor_ids_for
-from campaigns.services.notices import (
+from campaigns.services.notices import (  # _validate: publish_notice's checks, not public yet
     CHANGEABLE_FIELDS,
     change_notice,
-    check_language_and_audio,
     publish_notice,
 )
+from campaigns.services.notices import _validate as check_notice
 from campaigns.services.policies import MAX_DAYS
 from campaigns.services.recordings import (
     RecordingAudioMissing,
@@ -43,14 +44,39 @@ class RecordingNoticeForm(forms.ModelForm):
         fields = ["country", "language", "mode", "text", "audio", "effective_from", "effective_to", "active"]
 
     def clean(self):
-        """The service's language and audio rules, so that a refusal shows on its field instead of
-        a 403 from `save_model`."""
+        """The rules `publish_notice` applies (country, language, mode, text, dates, audio), so that
+        a refusal shows on its field instead of a 403 from `save_model`."""
         cleaned = super().clean()
         audio = cleaned.get("audio")
-        check_language_and_audio(
-            language=cleaned.get("language") if "language" in self.fields else None,  # read-only on change
-            audio=audio if isinstance(audio, UploadedFile) else None,  # only a new upload is checked
-        )
+        notice = self.instance
+        if notice._state.adding:
+            country, language = cleaned.get("country"), cleaned.get("language")
+            effective_from, effective_to = cleaned.get("effective_from"), cleaned.get("effective_to")
+        else:  # what `change_notice` will publish: country and language are the notice's own
+            country, language = notice.country, notice.language
+            effective_from = cleaned.get("effective_from") if "effective_from" in self.changed_data else None
+            effective_from = effective_from or max(
+                notice.effective_from, country_day(notice.country, timezone.now())
+            )
+            keep_to = (
+                notice.effective_to if notice.effective_to and notice.effective_to >= effective_from else None
+            )
+            effective_to = cleaned.get("effective_to") if "effective_to" in self.changed_data else keep_to
+        try:
+            check_notice(
+                country=(country or "").upper(),
+                language=(language or "").lower(),
+                mode=cleaned.get("mode"),
+                text=cleaned.get("text"),
+                effective_from=effective_from,
+                effective_to=effective_to,
+                audio=audio if isinstance(audio, UploadedFile) else None,  # only a new upload is checked
+            )
+        except ValidationError as exc:
+            for field, errors in exc.message_dict.items():
+                if field in self.errors:  # the field's own message is the one to read
+                    continue
+                self.add_error(field if field in self.fields else None, errors)
         return cleaned
 
 

@@ -5,9 +5,18 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from campaigns.models import Agent, Campaign, CampaignRecordingPolicy, DiallerIntegration, Floor, OutcomeCode
+from campaigns.models import (
+    Agent,
+    Campaign,
+    CampaignRecordingPolicy,
+    DiallerIntegration,
+    Floor,
+    OutcomeCode,
+    RecordingNotice,
+)
 from campaigns.roles import sync_role_permissions
 from contacts.models import AuditEntry
+from tests.campaigns.test_recording_factories import RecordingNoticeFactory
 from tests.factories import (
     AdvertiserFactory,
     AgentFactory,
@@ -355,3 +364,42 @@ def test_floor_filter_lists_only_the_users_floors(url, role, shown):
     floor_filters = [f.lookup_choices for f in response.context["cl"].filter_specs if f.title == "floor"]
     assert floor_filters == ([[(dakar.pk, "Dakar Plateau (Dakar)")]] if shown else [])
     assert "Porto" not in response.content.decode()
+
+
+def test_notice_admin_shows_the_service_refusals_on_their_fields(root):
+    response = root.post(
+        "/admin/campaigns/recordingnotice/add/",
+        {
+            "country": "12",
+            "language": "fr",
+            "mode": "inform_object",
+            "text": "Cet appel est enregistré.",
+            "effective_from": "2026-06-01",
+            "effective_to": "2026-05-01",
+            "active": "on",
+        },
+    )
+    assert response.status_code == 200
+    assert _errors(response) == {
+        "country": ["Use an ISO 3166-1 alpha-2 code, e.g. FR."],
+        "effective_to": ["Must be on or after effective_from."],
+    }
+    assert RecordingNotice.objects.count() == 0
+    assert AuditEntry.objects.count() == 0
+
+
+def test_notice_change_shows_a_date_refusal_on_its_field(root):
+    notice = RecordingNoticeFactory()
+    response = root.post(
+        f"/admin/campaigns/recordingnotice/{notice.pk}/change/",
+        {
+            "mode": notice.mode,
+            "text": notice.text,
+            "effective_from": "2026-06-01",
+            "effective_to": "2026-05-01",
+            "active": "on",
+        },
+    )
+    assert response.status_code == 200
+    assert _errors(response) == {"effective_to": ["Must be on or after effective_from."]}
+    assert list(RecordingNotice.objects.values_list("pk", flat=True)) == [notice.pk]
