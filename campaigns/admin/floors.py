@@ -5,7 +5,8 @@ from django.utils import timezone
 from campaigns.admin.campaigns import service_error
 from campaigns.admin.scoping import FloorScopedAdminMixin
 from campaigns.models import Floor
-from campaigns.services.floors import FloorError, check_floor, save_floor
+from campaigns.services.campaigns import CampaignError
+from campaigns.services.floors import check_floor, save_floor
 
 _FIELDS = [
     "code",
@@ -34,7 +35,7 @@ class FloorForm(forms.ModelForm):
         try:
             # The API's checks, so that save_model (which calls the same service) cannot fail.
             cleaned.update(check_floor({f: cleaned[f] for f in _FIELDS if f in cleaned}))
-        except FloorError as exc:
+        except CampaignError as exc:  # FloorError, or the shared country and language checks
             raise service_error(self, exc) from None
         return cleaned
 

@@ -5,8 +5,9 @@ from django.utils import timezone
 from campaigns.admin.campaigns import service_error
 from campaigns.admin.scoping import FloorScopedAdminMixin
 from campaigns.models import Agent, DiallerIntegration
+from campaigns.services.campaigns import CampaignError
 from campaigns.services.diallers import revoke_dialler_credential
-from campaigns.services.floors import FloorError, check_agent, save_agent
+from campaigns.services.floors import check_agent, save_agent
 
 _AGENT_FIELDS = ["user", "floor", "languages", "is_supervisor"]
 
@@ -22,7 +23,7 @@ class AgentForm(forms.ModelForm):
             return cleaned
         try:
             cleaned.update(check_agent({f: cleaned[f] for f in _AGENT_FIELDS if f in cleaned}))
-        except FloorError as exc:
+        except CampaignError as exc:  # FloorError, or the shared language check
             raise service_error(self, exc) from None
         return cleaned
 

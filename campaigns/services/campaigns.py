@@ -6,9 +6,11 @@ are what a regulator or the advertiser asks about afterwards.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
 
+import phonenumbers
 from django.db import transaction
 
 from campaigns.models import Campaign, Floor, FloorQuota
@@ -55,6 +57,13 @@ SELECTION_KEYS = {
 MAX_NOT_CONTACTED_DAYS = 3650
 
 
+# ISO 639-1 or -2 primary language, as prospects and floors store it (lowercase).
+LANGUAGE_CODE = re.compile(r"[a-z]{2,3}")
+# ISO 3166-1 alpha-2 codes a number can belong to: a callee country must be one of them, or no
+# number would ever match it ("001" is phonenumbers' non-geographic entity, not a country).
+COUNTRY_CODES = frozenset(phonenumbers.SUPPORTED_REGIONS)
+
+
 class CampaignError(ValueError):
     """A refused change; `field` names what was wrong (the API answers 400 with it)."""
 
@@ -78,6 +87,22 @@ def _string_list(value: Any, field: str, *, upper: bool = False, lower: bool = F
     return out
 
 
+def check_country_codes(codes: list[str], field: str) -> list[str]:
+    """`codes` (already uppercased) if each is an ISO 3166-1 alpha-2 country; raises CampaignError."""
+    unknown = [c for c in codes if c not in COUNTRY_CODES]
+    if unknown:
+        raise CampaignError(field, f"Not ISO 3166-1 alpha-2 country codes: {', '.join(unknown)}.")
+    return codes
+
+
+def check_language_codes(codes: list[str], field: str) -> list[str]:
+    """`codes` (already lowercased) if each is an ISO 639 language code; raises CampaignError."""
+    unknown = [c for c in codes if not LANGUAGE_CODE.fullmatch(c)]
+    if unknown:
+        raise CampaignError(field, f"Not ISO 639 language codes (e.g. fr, wo): {', '.join(unknown)}.")
+    return codes
+
+
 def clean_selection(selection: Any, *, countries: list[str]) -> dict[str, Any]:
     """Validate and normalise selection criteria (see SELECTION_KEYS); raises CampaignError."""
     if selection in (None, ""):
@@ -99,7 +124,7 @@ def clean_selection(selection: Any, *, countries: list[str]) -> dict[str, Any]:
             if outside:
                 raise CampaignError(field, f"Not among the campaign's countries: {', '.join(outside)}.")
         elif key == "languages":
-            out[key] = _string_list(value, field, lower=True)
+            out[key] = check_language_codes(_string_list(value, field, lower=True), field)
         elif key in ("regions", "postcodes", "sources", "tags"):
             out[key] = _string_list(value, field)
         elif key == "audience":
@@ -126,8 +151,11 @@ def _clean(data: dict[str, Any]) -> dict[str, Any]:
         data["countries"] = _string_list(data["countries"], "countries", upper=True)
         if not data["countries"]:
             raise CampaignError("countries", "A campaign needs at least one callee country.")
+        check_country_codes(data["countries"], "countries")
     if "languages" in data:
-        data["languages"] = _string_list(data["languages"], "languages", lower=True)
+        data["languages"] = check_language_codes(
+            _string_list(data["languages"], "languages", lower=True), "languages"
+        )
     return data
 
 

@@ -12,7 +12,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from django.db import transaction
 
 from campaigns.models import Agent, Campaign, Floor, Lead
-from campaigns.services.campaigns import LIVE_STATUSES, CampaignError
+from campaigns.services.campaigns import (
+    LIVE_STATUSES,
+    CampaignError,
+    check_country_codes,
+    check_language_codes,
+)
 from contacts.services.audit import audit
 
 _HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$|^24:00$")
@@ -76,8 +81,13 @@ def _clean(data: dict[str, Any]) -> dict[str, Any]:
             if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
                 raise FloorError(key, f"{key} must be a list of codes.")
             data[key] = sorted({case(v.strip()) for v in value})
+    if "callee_countries" in data:
+        check_country_codes(data["callee_countries"], "callee_countries")
+    if "languages" in data:
+        check_language_codes(data["languages"], "languages")
     if "country" in data:
-        data["country"] = str(data["country"]).upper()
+        data["country"] = str(data["country"]).strip().upper()
+        check_country_codes([data["country"]], "country")
     return data
 
 
