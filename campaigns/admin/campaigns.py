@@ -15,7 +15,12 @@ from campaigns.services.campaigns import (
     update_campaign,
 )
 from campaigns.services.lists import request_list_build
-from campaigns.services.outcomes import DEFAULT_OUTCOME_CODES, OutcomeCodeError, check_outcome_code
+from campaigns.services.outcomes import (
+    DEFAULT_OUTCOME_CODES,
+    OutcomeCodeError,
+    check_outcome_code,
+    save_outcome_code,
+)
 
 CLOSED_STATUSES = (Campaign.Status.FINISHED, Campaign.Status.CANCELLED)
 
@@ -47,10 +52,13 @@ class CampaignForm(forms.ModelForm):
         return cleaned
 
 
+_OUTCOME_FIELDS = ["code", "label", "category", "action", "retry_after_minutes", "max_retries"]
+
+
 class OutcomeCodeForm(forms.ModelForm):
     class Meta:
         model = OutcomeCode
-        fields = ["campaign", "code", "label", "category", "action", "retry_after_minutes", "max_retries"]
+        fields = ["campaign", *_OUTCOME_FIELDS]
 
     def clean(self):
         data = super().clean()
@@ -98,7 +106,7 @@ class OutcomeCodeInline(_ClosedCampaignInline):
     form = OutcomeCodeForm
     formset = OutcomeCodeFormSet
     extra = 0
-    fields = ["code", "label", "category", "action", "retry_after_minutes", "max_retries"]
+    fields = _OUTCOME_FIELDS
 
 
 class FloorQuotaFormSet(forms.BaseInlineFormSet):
@@ -204,7 +212,37 @@ class CampaignAdmin(admin.ModelAdmin):
             # The admin's change message reads these; the audit entry holds the quotas themselves.
             formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
             return
+        if isinstance(formset, OutcomeCodeFormSet):
+            self._save_outcome_codes(request, form.instance, formset)
+            return
         super().save_formset(request, form, formset, change)
+
+    def _save_outcome_codes(self, request, campaign, formset):
+        """Each added or changed code through `save_outcome_code`, audited as over the API."""
+        now = timezone.now()
+        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+        for row in formset.forms:
+            stored = row.instance if row.instance.pk else None
+            if formset._should_delete_form(row):
+                if stored is not None:  # the API deletes a code the same way (protected once used)
+                    stored.delete()
+                    formset.deleted_objects.append(stored)
+                continue
+            if not row.has_changed():
+                continue
+            fields = [f for f in row.changed_data if f in _OUTCOME_FIELDS] if stored else _OUTCOME_FIELDS
+            code = save_outcome_code(
+                campaign=campaign,
+                data={f: row.cleaned_data[f] for f in fields},
+                actor=request.user,
+                now=now,
+                # The form already wrote its values onto the instance: the service needs the stored row.
+                instance=OutcomeCode.objects.get(pk=stored.pk) if stored else None,
+            )
+            if stored:
+                formset.changed_objects.append((code, row.changed_data))
+            else:
+                formset.new_objects.append(code)
 
     @admin.action(description="Build or rebuild the call list", permissions=["change"])
     def build_lists(self, request, queryset):

@@ -403,3 +403,51 @@ def test_notice_change_shows_a_date_refusal_on_its_field(root):
     assert response.status_code == 200
     assert _errors(response) == {"effective_to": ["Must be on or after effective_from."]}
     assert list(RecordingNotice.objects.values_list("pk", flat=True)) == [notice.pk]
+
+
+def test_outcome_codes_edited_inline_are_audited_as_over_the_api(root):
+    campaign = CampaignFactory()
+    busy = OutcomeCode.objects.create(
+        campaign=campaign,
+        code="busy",
+        label="Busy",
+        category="no_contact",
+        action="retry",
+        retry_after_minutes=30,
+    )
+    data = _campaign_data(
+        campaign.advertiser,
+        **_inline_management("outcome_codes", total=2, initial=1),
+        **{
+            "outcome_codes-0-id": str(busy.pk),
+            "outcome_codes-0-campaign": str(campaign.pk),
+            "outcome_codes-0-code": "busy",
+            "outcome_codes-0-label": "Line busy",
+            "outcome_codes-0-category": "no_contact",
+            "outcome_codes-0-action": "retry",
+            "outcome_codes-0-retry_after_minutes": "30",
+            "outcome_codes-0-max_retries": "",
+            "outcome_codes-1-campaign": str(campaign.pk),
+            "outcome_codes-1-code": "moved_abroad",
+            "outcome_codes-1-label": "Moved abroad",
+            "outcome_codes-1-category": "contact",
+            "outcome_codes-1-action": "final",
+            "outcome_codes-1-retry_after_minutes": "",
+            "outcome_codes-1-max_retries": "",
+        },
+    )
+    response = root.post(f"/admin/campaigns/campaign/{campaign.pk}/change/", data)
+    assert response.status_code == 302, (
+        response.context and response.context["inline_admin_formsets"][0].formset.errors
+    )
+    assert sorted(campaign.outcome_codes.values_list("code", "label")) == [
+        ("busy", "Line busy"),
+        ("moved_abroad", "Moved abroad"),
+    ]
+    actions = AuditEntry.objects.filter(action__startswith="campaigns.outcome_code.").values_list(
+        "action", flat=True
+    )
+    assert sorted(actions) == [
+        "campaigns.outcome_code.changed",
+        "campaigns.outcome_code.created",
+    ]
