@@ -207,3 +207,19 @@ def test_an_api_form_body_answers_400_naming_the_field(fr_policy, text):
     )
     assert (response.status_code, response.json()) == (400, {"windows": ["Value must be valid JSON."]})
     assert CountryPolicy.objects.filter(pk=fr_policy.pk).values().get() == before
+
+
+@pytest.mark.django_db
+def test_a_policy_error_on_no_field_of_the_form_is_a_form_error(client, fr_policy, monkeypatch):
+    # ValidationError({None: …}) was a ValueError in Django's form (a 500).
+    from campaigns.admin import rules
+    from campaigns.services.policies import PolicyError
+
+    def refuse(policy):
+        raise PolicyError("periods", "overlaps the period of policy FR 2023")
+
+    monkeypatch.setattr(rules, "validate_policy", refuse)
+    client.force_login(UserFactory(is_superuser=True, is_staff=True))
+    response = client.post(f"/admin/campaigns/countrypolicy/{fr_policy.pk}/change/", _admin_form(fr_policy))
+    assert response.status_code == 200
+    assert response.context["adminform"].form.non_field_errors() == ["overlaps the period of policy FR 2023"]

@@ -1,6 +1,6 @@
 from django import forms
 from django.contrib import admin
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.utils import timezone
 
 from campaigns.models import CountryPolicy
@@ -24,7 +24,9 @@ class CountryPolicyForm(forms.ModelForm):
             validate_policy(candidate)
         except PolicyError as exc:
             field = exc.field.split("[", 1)[0]
-            raise ValidationError({field if field in self.fields else None: exc.message}) from None
+            raise ValidationError(
+                {field if field in self.fields else NON_FIELD_ERRORS: exc.message}
+            ) from None
         return cleaned
 
 
