@@ -32,24 +32,32 @@ def service_error(form: forms.BaseForm, exc: CampaignError) -> ValidationError:
     return ValidationError({field if field in form.fields else NON_FIELD_ERRORS: str(exc)})
 
 
-class CampaignForm(forms.ModelForm):
-    class Meta:
-        model = Campaign
-        fields = list(EDITABLE_FIELDS)
+class ServiceCheckedForm(forms.ModelForm):
+    """A model form whose clean() runs the API's checks (`check_fields`, the service's own), so that
+    save_model, which calls the same service, cannot fail, and a refusal shows on its field."""
+
+    def check_fields(self, data: dict) -> dict:
+        """The service's check of `data`; returns the values as the service would store them."""
+        raise NotImplementedError
 
     def clean(self):
         cleaned = super().clean()
         if self.errors:  # a field already refused: its own message is the one to read
             return cleaned
-        data = {f: cleaned[f] for f in EDITABLE_FIELDS if f in cleaned}
         try:
-            # The API's checks, so that save_model (which calls the same service) cannot fail.
-            cleaned.update(
-                check_campaign(data=data, campaign=None if self.instance._state.adding else self.instance)
-            )
-        except CampaignError as exc:
+            cleaned.update(self.check_fields({f: cleaned[f] for f in self._meta.fields if f in cleaned}))
+        except CampaignError as exc:  # FloorError included, and the shared country and language checks
             raise service_error(self, exc) from None
         return cleaned
+
+
+class CampaignForm(ServiceCheckedForm):
+    class Meta:
+        model = Campaign
+        fields = list(EDITABLE_FIELDS)
+
+    def check_fields(self, data: dict) -> dict:
+        return check_campaign(data=data, campaign=None if self.instance._state.adding else self.instance)
 
 
 _OUTCOME_FIELDS = ["code", "label", "category", "action", "retry_after_minutes", "max_retries"]

@@ -1,11 +1,9 @@
-from django import forms
 from django.contrib import admin
 from django.utils import timezone
 
-from campaigns.admin.campaigns import service_error
+from campaigns.admin.campaigns import ServiceCheckedForm
 from campaigns.admin.scoping import FloorScopedAdminMixin
 from campaigns.models import Floor
-from campaigns.services.campaigns import CampaignError
 from campaigns.services.floors import check_floor, save_floor
 
 _FIELDS = [
@@ -23,21 +21,13 @@ _FIELDS = [
 ]
 
 
-class FloorForm(forms.ModelForm):
+class FloorForm(ServiceCheckedForm):
     class Meta:
         model = Floor
         fields = _FIELDS
 
-    def clean(self):
-        cleaned = super().clean()
-        if self.errors:  # a field already refused: its own message is the one to read
-            return cleaned
-        try:
-            # The API's checks, so that save_model (which calls the same service) cannot fail.
-            cleaned.update(check_floor({f: cleaned[f] for f in _FIELDS if f in cleaned}))
-        except CampaignError as exc:  # FloorError, or the shared country and language checks
-            raise service_error(self, exc) from None
-        return cleaned
+    def check_fields(self, data: dict) -> dict:
+        return check_floor(data)
 
 
 @admin.register(Floor)

@@ -1,31 +1,22 @@
-from django import forms
 from django.contrib import admin, messages
 from django.utils import timezone
 
-from campaigns.admin.campaigns import service_error
+from campaigns.admin.campaigns import ServiceCheckedForm
 from campaigns.admin.scoping import FloorScopedAdminMixin
 from campaigns.models import Agent, DiallerIntegration
-from campaigns.services.campaigns import CampaignError
 from campaigns.services.diallers import revoke_dialler_credential
 from campaigns.services.floors import check_agent, save_agent
 
 _AGENT_FIELDS = ["user", "floor", "languages", "is_supervisor"]
 
 
-class AgentForm(forms.ModelForm):
+class AgentForm(ServiceCheckedForm):
     class Meta:
         model = Agent
         fields = _AGENT_FIELDS
 
-    def clean(self):
-        cleaned = super().clean()
-        if self.errors:  # a field already refused: its own message is the one to read
-            return cleaned
-        try:
-            cleaned.update(check_agent({f: cleaned[f] for f in _AGENT_FIELDS if f in cleaned}))
-        except CampaignError as exc:  # FloorError, or the shared language check
-            raise service_error(self, exc) from None
-        return cleaned
+    def check_fields(self, data: dict) -> dict:
+        return check_agent(data)
 
 
 @admin.register(Agent)
