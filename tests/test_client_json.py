@@ -223,3 +223,40 @@ def test_a_policy_error_on_no_field_of_the_form_is_a_form_error(client, fr_polic
     response = client.post(f"/admin/campaigns/countrypolicy/{fr_policy.pk}/change/", _admin_form(fr_policy))
     assert response.status_code == 200
     assert response.context["adminform"].form.non_field_errors() == ["overlaps the period of policy FR 2023"]
+
+
+@pytest.mark.django_db
+def test_a_nul_in_a_json_body_is_the_json_field_s_400(fr_policy):
+    # The body decoder leaves NUL to the field (per-item errors of the dialler's batches); a JSON
+    # field's validator refuses it, naming the field, where PostgreSQL's jsonb would have.
+    client = APIClient()
+    client.force_authenticate(UserFactory(is_superuser=True, is_staff=True))
+    before = CountryPolicy.objects.filter(pk=fr_policy.pk).values().get()
+    response = client.patch(
+        f"/api/v1/country-policies/{fr_policy.pk}/",
+        b'{"holiday_subdivision_aliases": {"67": "6A\\u0000E"}}',
+        content_type="application/json",
+    )
+    assert (response.status_code, response.json()) == (
+        400,
+        {"holiday_subdivision_aliases": ["67: a NUL character (\\u0000) cannot be stored"]},
+    )
+    assert CountryPolicy.objects.filter(pk=fr_policy.pk).values().get() == before
+
+
+@pytest.mark.django_db
+def test_stored_json_reads_back_as_stored(fr_policy):
+    # Read with the standard decoder: the client decoder refused a NUL on reads too, and Django
+    # then handed back the raw text (SQLite can store one; PostgreSQL cannot).
+    from django.db import connection
+
+    value = {"67": "6AE", "note": "x\x00y" if connection.vendor == "sqlite" else "xy", "n": 1.5}
+    CountryPolicy.objects.filter(pk=fr_policy.pk).update(holiday_subdivision_aliases=value)
+    fr_policy.refresh_from_db()
+    assert fr_policy.holiday_subdivision_aliases == value
+
+
+def test_to_migrations_the_field_is_django_s():
+    field = CountryPolicy._meta.get_field("windows")
+    name, path, args, kwargs = field.deconstruct()
+    assert (path, "decoder" in kwargs) == ("django.db.models.JSONField", False)

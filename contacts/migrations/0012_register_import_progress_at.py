@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('contacts', '0011_client_json_decoder'),
+        ('contacts', '0010_contacted_prospects_index'),
     ]
 
     operations = [
