@@ -6,7 +6,6 @@ from rest_framework import serializers
 from campaigns.models import Attempt
 from campaigns.services.leases import DEFAULT_TTL, MAX_LEASE_SIZE, MAX_TTL, MIN_TTL
 from campaigns.services.results import MAX_RESULTS_PER_REQUEST
-from config.client_json import ClientJSONDecoder
 from config.db import MAX_ID
 
 
@@ -171,15 +170,22 @@ class ResultItemSerializer(serializers.Serializer):
     appointment = AppointmentSerializer(required=False, allow_null=True, help_text="Test drive booked")
 
 
+class _AsSent(serializers.Field):
+    """A result item as the dialler sent it. DRF's JSONField here re-encoded every item, and one
+    with a number past a float (`"lead": 1e999`) refused the whole batch."""
+
+    def to_internal_value(self, data):
+        return data
+
+    def to_representation(self, value):
+        return value
+
+
 class ResultsRequestSerializer(serializers.Serializer):
     """The envelope; items are checked one by one (api.diallers.parsing) so one bad item is
     rejected alone."""
 
-    results = serializers.ListField(
-        child=serializers.JSONField(decoder=ClientJSONDecoder),
-        min_length=1,
-        max_length=MAX_RESULTS_PER_REQUEST,
-    )
+    results = serializers.ListField(child=_AsSent(), min_length=1, max_length=MAX_RESULTS_PER_REQUEST)
 
 
 class ResultsRequestDocSerializer(serializers.Serializer):

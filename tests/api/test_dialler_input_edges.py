@@ -104,6 +104,24 @@ def test_a_bad_value_rejects_its_item_only(client, campaign, floor, bad, field, 
     assert list(Attempt.objects.values_list("call_id", flat=True)) == ["good"]
 
 
+def test_a_number_past_a_float_rejects_its_item_only(client, campaign, floor):
+    # 1e999 decodes to infinity; the envelope's JSONField re-encoded each item and refused the batch.
+    import json
+
+    lease, (first, second) = lease_two(client, campaign, floor)
+    items = [result(first.pk, lease, "bad"), result(second.pk, lease, "good")]
+    body = json.dumps({"results": items}).replace(f'"lead": {first.pk},', '"lead": 1e999,', 1)
+
+    response = client.post(RESULTS, body, content_type="application/json")
+
+    assert response.status_code == 200, response.content
+    results = response.json()["results"]
+    assert [(r["status"], r["reason"], r["detail"]) for r in results] == [
+        ("rejected", "invalid", "lead: A valid integer is required."),
+        ("created", "", ""),
+    ]
+
+
 def test_a_far_future_end_is_rejected_not_overflowed(client, campaign, floor):
     lease, (first, second) = lease_two(client, campaign, floor)
     items = [
