@@ -96,7 +96,6 @@ CREATED, UPDATED, DUPLICATE, REJECTED = "created", "updated", "duplicate", "reje
 ROW_REJECTION_REASONS = (
     "invalid_email",
     "invalid_country",
-    "invalid_language",
     "field_too_long",
     "too_many_cells",
     "control_character",
@@ -302,12 +301,6 @@ def validate_row(
                     elif field == "email" and not _EMAIL.match(cell):
                         if error is None:
                             error = ("invalid_email", f"{cell!r} is not an e-mail address")
-                    elif field == "language" and (len(cell) > _MAX_WORD or _language(cell) is None):
-                        if error is None:
-                            error = (
-                                "invalid_language",
-                                f"language {cell!r} is not an ISO 639-1 code or a known language name",
-                            )
                     else:
                         special[field] = cell
     raw = special.pop("phone", "")
@@ -335,7 +328,11 @@ def validate_row(
     fields["country"] = country
     for field, value in special.items():
         if field == "language":
-            fields["language"] = _language(value)
+            # A language we cannot read ("fra", "Polski", "!!") is not a reason to lose the number:
+            # the row is kept with the country's language, as before (never the cell as written).
+            code = _language(value) if len(value) <= _MAX_WORD else None
+            if code:
+                fields["language"] = code
         elif field == "is_customer":
             if len(value) <= _MAX_WORD and _is_true(value):
                 fields["is_customer"] = True

@@ -131,9 +131,12 @@ REGION_MAX_LENGTH = PhoneNumber._meta.get_field("region").max_length
 # Longer spellings are refused unparsed: the parse cache would otherwise keep every one (a file of
 # 200 one-megabyte phone cells held 727 MB), and no number with its separators comes near this.
 MAX_KEY_LENGTH = 64
-# Any letter: phonenumbers reads vanity letters as keypad digits ("0612ABCDEF" → +33612222333, a
-# stranger's line). Numbers with extensions are refused too: no extension can be stored or dialled.
+# Any letter from the number's first digit (or +) on: phonenumbers reads vanity letters as keypad
+# digits ("0612ABCDEF" → +33612222333, a stranger's line). Numbers with extensions are refused too:
+# no extension can be stored or dialled. A label before the number ("Tel 06…") is skipped, as
+# phonenumbers does.
 _LETTER = re.compile(r"[^\W\d_]")
+_NUMBER_START = re.compile(r"[+\d]")
 _TRUNK_ZERO = re.compile(r"\(\s*0\s*\)")
 _WHITESPACE = re.compile(r"\s")
 _SEPARATORS = re.compile(r"[\s.\-/()\u00a0]+")
@@ -450,7 +453,8 @@ def _parse(key: str, parse_region: str | None) -> _Parsed | tuple[str, str]:
         region, pn_type = fast_region_and_type(country_code, nsn)
         e164 = f"+{country_code}{nsn}"
     else:
-        if _LETTER.search(key):
+        start = _NUMBER_START.search(key)
+        if start is not None and _LETTER.search(key, start.start()):
             return ("unparseable", "{raw} is not a phone number: it holds letters")
         try:
             number = phonenumbers.parse(key, parse_region)

@@ -364,6 +364,12 @@ def test_letters_are_never_read_as_keypad_digits(raw):
     )
 
 
+@pytest.mark.parametrize("raw", ["Tel 06 12 34 56 78", "tél. : 06 12 34 56 78", "Mobile +33 6 12 34 56 78"])
+def test_a_label_before_the_number_is_skipped_as_before(raw):
+    # Refused as "letters" for a while (found by review): only letters from the first digit on are.
+    assert normalise_number(raw, default_region="FR").e164 == "+33612345678"
+
+
 def test_an_over_long_cell_is_refused_without_being_parsed_or_cached():
     phones.clear_cache()
     raw = "06" * 500_000
