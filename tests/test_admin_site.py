@@ -35,9 +35,16 @@ def test_a_date_drilldown_that_is_no_date_shows_the_list_flagged(client, query):
 
 
 def test_a_real_date_drilldown_still_filters(client):
+    import datetime as dt
+
+    from contacts.models import AuditEntry
+
+    for day in (22, 23):
+        at = dt.datetime(2026, 11, day, 12, 0, tzinfo=dt.UTC)
+        AuditEntry.objects.create(at=at, actor_label="test", action=f"test.on_{day}")
     response = client.get("/admin/contacts/auditentry/?at__year=2026&at__month=11&at__day=23")
     assert response.status_code == 200
-    assert response.context["cl"].result_count == 0
+    assert [entry.action for entry in response.context["cl"].result_list] == ["test.on_23"]
 
 
 @pytest.mark.parametrize("selected", ["x", "1.5", "1\x00"])

@@ -23,12 +23,12 @@ from campaigns.selectors.recordings import (
     recordings_due_for_purge,
 )
 from campaigns.selectors.scoping import floor_ids_for
-from campaigns.services.notices import (  # _validate: publish_notice's checks, not public yet
+from campaigns.services.notices import (
     CHANGEABLE_FIELDS,
     change_notice,
+    check_notice,
     publish_notice,
 )
-from campaigns.services.notices import _validate as check_notice
 from campaigns.services.policies import MAX_DAYS
 from campaigns.services.recordings import (
     RecordingAudioMissing,

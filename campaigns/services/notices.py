@@ -46,9 +46,11 @@ def check_language_and_audio(*, language: str | None, audio=None) -> AudioFormat
     return audio_format
 
 
-def _validate(
+def check_notice(
     *, country: str, language: str, mode: str, text: str, effective_from, effective_to, audio
 ) -> AudioFormat | None:
+    """publish_notice's checks (the admin's form runs them too); raises ValidationError naming each
+    field, else returns the audio's format (None without audio)."""
     errors: dict[str, Any] = {}
     if not re.fullmatch(r"[A-Z]{2}", country or ""):
         errors["country"] = "Use an ISO 3166-1 alpha-2 code, e.g. FR."
@@ -88,7 +90,7 @@ def publish_notice(
     before the new one takes effect, so exactly one version is in force on any day.
     """
     country, language = (country or "").upper(), (language or "").lower()
-    audio_format = _validate(
+    audio_format = check_notice(
         country=country,
         language=language,
         mode=mode,
