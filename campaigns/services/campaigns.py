@@ -10,12 +10,14 @@ import re
 from datetime import datetime
 from typing import Any
 
-import phonenumbers
 from django.db import transaction
 
 from campaigns.models import Campaign, Floor, FloorQuota
 from campaigns.services.outcomes import seed_default_outcome_codes
 from contacts.services.audit import audit
+
+# A callee country must be one a number can belong to, or no number would ever match it.
+from contacts.services.phones import COUNTRY_CODES
 
 S = Campaign.Status
 
@@ -59,9 +61,6 @@ MAX_NOT_CONTACTED_DAYS = 3650
 
 # ISO 639-1 or -2 primary language, as prospects and floors store it (lowercase).
 LANGUAGE_CODE = re.compile(r"[a-z]{2,3}")
-# ISO 3166-1 alpha-2 codes a number can belong to: a callee country must be one of them, or no
-# number would ever match it ("001" is phonenumbers' non-geographic entity, not a country).
-COUNTRY_CODES = frozenset(phonenumbers.SUPPORTED_REGIONS)
 
 
 class CampaignError(ValueError):

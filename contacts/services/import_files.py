@@ -30,7 +30,11 @@ BINARY_SIGNATURES = {
     b"\x89PNG": "a PNG image",
     b"\xff\xd8\xff": "a JPEG image",
 }
-_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+# C0 controls but tab, CR and LF, and DEL: PostgreSQL refuses NUL outright, and the others are
+# binary debris no name holds. Lone surrogates stand for the bytes of a line that is not UTF-8 in a
+# file that otherwise is (read with surrogateescape, see _detect_encoding). Refused in a header
+# here, in a row's mapped cells by import_rows.
+UNSTORABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 # Windows-1252 leaves these bytes undefined: a file holding them is Latin-1 (ISO 8859-1).
 _CP1252_UNDEFINED = re.compile(rb"[\x81\x8d\x8f\x90\x9d]")
 
@@ -422,7 +426,7 @@ def _with_header(opened: OpenedFile, records: Iterator[tuple[int, list]], mappin
         raise ImportFileError("the file is empty")
     # A row's control characters refuse that row (import_rows); the header's, the file: it is
     # binary or not in the encoding it was read in, and no column can be trusted.
-    if _CONTROL.search("".join(header)):
+    if UNSTORABLE.search("".join(header)):
         raise ImportFileError(
             "the header holds control characters or bytes that are not text: the file is binary or "
             "in an unknown encoding (expected UTF-8, Windows-1252 or Latin-1 text)"

@@ -12,7 +12,7 @@ from functools import lru_cache
 from typing import NamedTuple
 
 from contacts.models import Prospect
-from contacts.services.import_files import CsvBlock, parse_block
+from contacts.services.import_files import UNSTORABLE, CsvBlock, parse_block
 from contacts.services.phones import COUNTRY_CODES, NumberRejection, derive_region, normalise_number
 
 # Country names as they appear in files, in the 7 languages, normalised like headers.
@@ -101,10 +101,6 @@ ROW_REJECTION_REASONS = (
     "control_character",
     "not_utf8",
 )
-# C0 controls but tab, CR and LF, and DEL: PostgreSQL refuses NUL outright, and the others are
-# binary debris no name holds. Lone surrogates stand for the bytes of a line that is not UTF-8 in a
-# file that otherwise is (read with surrogateescape, see import_files._detect_encoding).
-_UNSTORABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 
 
 # A valid row crosses back from a worker as a plain tuple, which unpickles in C (a NamedTuple
@@ -366,7 +362,7 @@ def _unstorable(line: int, cells: list, columns: dict[int, str]) -> RejectedRow 
     not UTF-8, naming the column; None when every mapped cell is clean."""
     width = len(cells)
     for index, field in columns.items():
-        if index < width and (found := _UNSTORABLE.search(cells[index])):
+        if index < width and (found := UNSTORABLE.search(cells[index])):
             char = found.group()
             if "\ud800" <= char <= "\udfff":
                 return RejectedRow(
@@ -388,7 +384,7 @@ def _unstorable(line: int, cells: list, columns: dict[int, str]) -> RejectedRow 
 def _reportable(row: RejectedRow) -> RejectedRow:
     """Its cells with what the report's UTF-8 cannot encode (a lone surrogate), or a spreadsheet
     may choke on (NUL), shown as U+FFFD."""
-    return row._replace(cells=[_UNSTORABLE.sub("\ufffd", c) if type(c) is str else c for c in row.cells])
+    return row._replace(cells=[UNSTORABLE.sub("\ufffd", c) if type(c) is str else c for c in row.cells])
 
 
 def validate_chunk(chunk: list[tuple[int, list]] | CsvBlock) -> list[tuple | RejectedRow]:
@@ -397,10 +393,10 @@ def validate_chunk(chunk: list[tuple[int, list]] | CsvBlock) -> list[tuple | Rej
     # One search over the whole chunk: nearly every chunk is clean, and a search per cell would
     # cost each of a million rows a dozen calls.
     if type(chunk) is CsvBlock:
-        dirty = _UNSTORABLE.search("".join(chunk.lines)) is not None
+        dirty = UNSTORABLE.search("".join(chunk.lines)) is not None
         chunk = parse_block(chunk)
     else:
-        dirty = _UNSTORABLE.search("".join(["".join(cells) for _, cells in chunk])) is not None
+        dirty = UNSTORABLE.search("".join(["".join(cells) for _, cells in chunk])) is not None
     if not dirty:
         return [
             validate_row(line, cells, columns, default_country, copy_text, width) for line, cells in chunk
